@@ -1,0 +1,128 @@
+"""``threadwatch``: the command line. The only place that turns errors into exit codes.
+
+Exit codes: 0 success; 1 the pipeline failed; 2 bad usage or configuration
+(the message names the file and key).
+"""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import (
+    PipelineOptions,
+    StandardOptions,
+    _BeamArgumentParser,
+)
+
+from pipeline.graph import Job, build
+from pipeline.options import BATCH_RUNNER, STREAMING_RUNNER, ThreadwatchOptions
+from pipeline.summary import counters_from_result, read_jsonl, summarise
+from transforms.errors import ConfigError
+from transforms.sinks import OUTPUT_FILES
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """The command line itself is wrong."""
+
+
+def _all_option_classes() -> list[type[PipelineOptions]]:
+    found: list[type[PipelineOptions]] = []
+    pending = list(PipelineOptions.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return found
+
+
+def check_flags(flags: Sequence[str]) -> None:
+    """Refuses flags no Beam or threadwatch option knows (Beam only warns)."""
+    parser = _BeamArgumentParser(add_help=False, allow_abbrev=False)
+    for cls in _all_option_classes():
+        try:
+            cls._add_argparse_args(parser)
+        except argparse.ArgumentError:
+            continue  # an option declared by two classes: already known
+    _, unknown = parser.parse_known_args(list(flags))
+    if unknown:
+        raise UsageError(f"unknown option(s): {' '.join(unknown)} (see 'threadwatch run --help')")
+
+
+def pipeline_options(flags: Sequence[str]) -> PipelineOptions:
+    """Beam options from flags, with the runner chosen explicitly.
+
+    The plain DirectRunner first tries to start Prism, which it cannot
+    download here; naming the runner avoids depending on that failure.
+    """
+    flags = list(flags)
+    options = PipelineOptions(flags)
+    if options.view_as(StandardOptions).runner is None:
+        streaming = options.view_as(StandardOptions).streaming
+        flags.append(f"--runner={STREAMING_RUNNER if streaming else BATCH_RUNNER}")
+        options = PipelineOptions(flags)
+    return options
+
+
+def run(flags: Sequence[str]) -> int:
+    check_flags(flags)
+    options = pipeline_options(flags)
+    job = Job.from_options(options)
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, job)
+    result = pipeline.run()
+    result.wait_until_finish()
+    alerts = read_jsonl(f"{job.output.rstrip('/')}/{OUTPUT_FILES['alerts']}")
+    summary = summarise(counters_from_result(result), alerts)
+    print("\n".join(summary.lines()))
+    print(f"outputs in {job.output}/: {', '.join(OUTPUT_FILES.values())}")
+    return EXIT_OK
+
+
+def _run_help() -> str:
+    parser = _BeamArgumentParser(
+        prog="threadwatch run",
+        description="Read articles, cluster them into stories and threads, write alerts. "
+        "Any Apache Beam option is accepted too (--runner, --direct_num_workers, "
+        "--streaming, …).",
+    )
+    ThreadwatchOptions._add_argparse_args(parser)
+    return parser.format_help()
+
+
+USAGE = """usage: threadwatch <command> [options]
+
+commands:
+  run     run the pipeline (default: seeds/ with config/ → out/)
+
+'threadwatch <command> --help' for the options of a command.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return EXIT_OK if args else EXIT_USAGE
+    command, rest = args[0], args[1:]
+    try:
+        if command == "run":
+            if "-h" in rest or "--help" in rest:
+                print(_run_help())
+                return EXIT_OK
+            return run(rest)
+        raise UsageError(f"unknown command {command!r}\n{USAGE}")
+    except (UsageError, ConfigError) as exc:
+        print(f"threadwatch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""The threadwatch graph, wired in one place.
+
+``build_graph`` returns the pipeline's outputs without running anything, so
+tests build the very graph ``threadwatch run`` builds, with their own inputs
+swapped in and ``assert_that`` on the outputs. ``run`` adds the file sinks.
+
+    ReadSeedFolder ─┐
+    thread exemplars ┴─ ExtractText ─┬─ Fingerprint ─ EmbedArticles ─ ClusterStories ─┬─ alerts
+    thread descriptions ─────────────┘                                               ├─ stories
+                                                                                     ├─ assignments
+                       dead letters of every stage ──────────────────────────────────┴─ dead_letters
+"""
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.ml.inference.base import ModelHandler
+from apache_beam.transforms.window import TimestampedValue
+
+from pipeline.config import load_settings, load_threads
+from pipeline.options import ThreadwatchOptions
+from transforms.cluster import ClusterStories
+from transforms.embed import EmbedArticles, SentenceTransformerHandler
+from transforms.errors import ConfigError
+from transforms.extract import ExtractText, Fingerprint
+from transforms.read import ReadSeedFolder, file_uri
+from transforms.records import Article, ArticleMeta, RawDocument
+from transforms.settings import Settings, ThreadSpec
+from transforms.sinks import WriteOutputs
+
+#: Thread documents sort before every article; their own time is irrelevant.
+THREAD_DOCUMENT_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """Everything a run needs, loaded and validated before the graph is built."""
+
+    source: str | None
+    threads: tuple[ThreadSpec, ...]
+    settings: Settings
+    output: str
+    streaming: bool = False
+    flush_every_seconds: float | None = None
+
+    @classmethod
+    def from_options(cls, options: beam.options.pipeline_options.PipelineOptions) -> "Job":
+        tw = options.view_as(ThreadwatchOptions)
+        streaming = bool(options.view_as(beam.options.pipeline_options.StandardOptions).streaming)
+        flush = tw.flush_every_seconds
+        if flush is None and streaming:
+            flush = 1.0
+        return cls(
+            source=tw.source or None,
+            threads=tuple(load_threads(tw.threads)),
+            settings=load_settings(tw.settings or None),
+            output=tw.output,
+            streaming=streaming,
+            flush_every_seconds=flush,
+        )
+
+
+def description_documents(threads: Sequence[ThreadSpec]) -> list[Article]:
+    """Each thread's title and description, as a document that shapes its prototype."""
+    return [
+        Article(
+            id=f"thread:{spec.id}:description",
+            url=f"threadwatch:thread/{spec.id}",
+            title=spec.title,
+            text=spec.description,
+            published=THREAD_DOCUMENT_TIME,
+            published_source="config",
+            role="description",
+            thread_id=spec.id,
+        )
+        for spec in threads
+    ]
+
+
+def exemplar_documents(threads: Sequence[ThreadSpec]) -> list[RawDocument]:
+    """Exemplar files named in the watchlist, read now: a missing one is a config error."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from transforms.folder import split_file
+
+    documents: list[RawDocument] = []
+    for spec in threads:
+        for path in spec.exemplars:
+            try:
+                with FileSystems.open(path) as handle:
+                    data = handle.read()
+            except Exception as exc:
+                raise ConfigError(
+                    path, f"exemplar of thread {spec.id!r} cannot be read: {exc}"
+                ) from None
+            name = path.rsplit("/", 1)[-1]
+            meta = ArticleMeta(published=THREAD_DOCUMENT_TIME, origin="config")
+            for item in split_file(name, file_uri(path), data, None, meta):
+                if not isinstance(item, RawDocument):
+                    raise ConfigError(path, f"exemplar of thread {spec.id!r}: {item.detail}")
+                documents.append(
+                    dataclasses.replace(
+                        item,
+                        item_id=f"thread:{spec.id}:exemplar:{item.item_id}",
+                        meta=dataclasses.replace(
+                            item.meta, published=THREAD_DOCUMENT_TIME, origin="config"
+                        ),
+                        role="exemplar",
+                        thread_id=spec.id,
+                    )
+                )
+    return documents
+
+
+def build_graph(
+    pipeline: beam.Pipeline,
+    job: Job,
+    documents: beam.pvalue.PCollection[Any] | None = None,
+    handler: ModelHandler[Any, Any, Any] | None = None,
+) -> dict[str, beam.pvalue.PCollection[Any]]:
+    """Builds the graph; returns its outputs by name (see ``sinks.OUTPUT_FILES``).
+
+    ``documents`` replaces the folder source (tests, other sources);
+    ``handler`` replaces the embedding model handler.
+    """
+    raw: list[beam.pvalue.PCollection[Any]] = []
+    dead: list[beam.pvalue.PCollection[Any]] = []
+    if documents is not None:
+        raw.append(documents)
+    elif job.source:
+        folder = pipeline | "ReadSeedFolder" >> ReadSeedFolder(
+            job.source, job.settings.extraction.max_bytes
+        )
+        raw.append(folder["main"])
+        dead.append(folder["dead_letter"])
+    raw.append(pipeline | "ThreadExemplars" >> beam.Create(exemplar_documents(job.threads)))
+
+    extracted = (
+        raw
+        | "AllDocuments" >> beam.Flatten()
+        | "ExtractText" >> ExtractText(job.settings.extraction)
+    )
+    dead.append(extracted["dead_letter"])
+    descriptions = (
+        pipeline
+        | "ThreadDescriptions" >> beam.Create(description_documents(job.threads))
+        | "AtDescriptionTime" >> beam.Map(lambda a: TimestampedValue(a, a.timestamp))
+    )
+    watch_terms = sorted({t for spec in job.threads for t in spec.watch_terms()})
+    embedded = (
+        (extracted["main"], descriptions)
+        | "AllArticles" >> beam.Flatten()
+        | "Fingerprint" >> Fingerprint(watch_terms)
+        | "EmbedArticles"
+        >> EmbedArticles(handler or SentenceTransformerHandler(job.settings.embedding))
+    )
+    dead.append(embedded["dead_letter"])
+    events = embedded["main"] | "ClusterStories" >> ClusterStories(
+        job.settings.clustering, job.threads, job.flush_every_seconds
+    )
+    dead.append(events["dead_letter"])
+    return {
+        "alerts": events["alerts"],
+        "stories": events["stories"],
+        "assignments": events["assignments"],
+        "duplicates": events["duplicates"],
+        "threads": events["threads"],
+        "dead_letters": dead | "AllDeadLetters" >> beam.Flatten(),
+    }
+
+
+def build(pipeline: beam.Pipeline, job: Job) -> None:
+    """The full job: the graph plus its file sinks."""
+    outputs = build_graph(pipeline, job)
+    _ = outputs | "WriteOutputs" >> WriteOutputs(job.output)

@@ -1,0 +1,55 @@
+"""Pipeline flags: a typed ``PipelineOptions`` subclass, as Beam expects.
+
+Every flag also works on a managed runner: paths may be local or any Beam
+filesystem (``gs://…``), and nothing here reads the environment.
+"""
+
+import argparse
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+DEFAULT_SOURCE = "seeds"
+DEFAULT_THREADS = "config/threads.yaml"
+DEFAULT_SETTINGS = "config/settings.yaml"
+DEFAULT_OUTPUT = "out"
+BATCH_RUNNER = "FnApiRunner"
+STREAMING_RUNNER = "BundleBasedDirectRunner"
+
+
+class ThreadwatchOptions(PipelineOptions):
+    """What to read, how to decide, where to write."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("threadwatch")
+        group.add_argument(
+            "--source",
+            default=DEFAULT_SOURCE,
+            help="Folder of article files (.txt, .md, .html, .json, .jsonl) with an optional "
+            "manifest.yaml. Empty string: read no folder. Default: %(default)s",
+        )
+        group.add_argument(
+            "--threads",
+            default=DEFAULT_THREADS,
+            help="Watchlist of threads (YAML). Default: %(default)s",
+        )
+        group.add_argument(
+            "--settings",
+            default=DEFAULT_SETTINGS,
+            help="Thresholds, horizons, limits and model (YAML). Empty string: built-in "
+            "defaults. Default: %(default)s",
+        )
+        group.add_argument(
+            "--output",
+            default=DEFAULT_OUTPUT,
+            help="Folder for alerts.jsonl, stories.jsonl, assignments.jsonl, duplicates.jsonl, "
+            "threads.jsonl and dead_letters.jsonl. Default: %(default)s",
+        )
+        group.add_argument(
+            "--flush_every_seconds",
+            type=float,
+            default=None,
+            help="Streaming only: event-time step at which the clustering stage processes what "
+            "the watermark has passed. Default: process once at the end (batch), 1 s when "
+            "--streaming.",
+        )

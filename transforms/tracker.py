@@ -1,0 +1,719 @@
+"""The story tracker: every clustering decision, in one plain Python class.
+
+Given embedded articles in event-time order, the tracker decides for each one:
+is it a duplicate of an earlier article; does it join an active story or open
+a new one; and does a new story belong to a thread, which raises an alert. It
+knows nothing about Beam: the clustering stage, the evaluation command and the
+unit tests all drive the same object, so a decision made in batch is the
+decision made in streaming.
+
+Determinism: the same articles in the same (role, event time, id) order give
+the same events. ``observe_all`` sorts its input into that order; similarity
+ties are broken by the smaller story or thread id; ids are hashes of the ids
+they derive from, never counters or clocks.
+"""
+
+import base64
+import collections
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from transforms import fingerprint
+from transforms.records import (
+    Alert,
+    Assignment,
+    DeadLetter,
+    Duplicate,
+    EmbeddedArticle,
+    Event,
+    StoryRecord,
+    ThreadRecord,
+)
+from transforms.settings import ClusteringSettings, ThreadSpec
+
+STATE_VERSION = 1
+DAY = 86400.0
+_ROLE_RANK = {"description": 0, "exemplar": 0, "article": 1}
+#: Scores are rounded before comparison and output so that the last bits of a
+#: BLAS dot product (which differ between CPUs) cannot flip a decision.
+_DECIMALS = 6
+
+
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
+
+
+def story_id_for(first_article_id: str) -> str:
+    return "s-" + _short_hash(first_article_id)[:12]
+
+
+def alert_id_for(thread_id: str, story_id: str) -> str:
+    return _short_hash(thread_id, story_id)[:20]
+
+
+def order_key(article: EmbeddedArticle) -> tuple[int, int, str]:
+    """The order the tracker must see articles in: thread definitions first."""
+    micros = round(article.published.timestamp() * 1_000_000)
+    return (_ROLE_RANK[article.role], micros, article.id)
+
+
+def _utc(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def _round(value: float) -> float:
+    return round(float(value), _DECIMALS)
+
+
+@dataclasses.dataclass
+class _Story:
+    id: str
+    title: str
+    opened_at: float
+    last_seen: float
+    vec_sum: np.ndarray
+    size: int
+    article_ids: list[str]
+    terms: collections.Counter[str]
+    thread_id: str | None = None
+
+    def centroid(self) -> np.ndarray:
+        return _unit(self.vec_sum)
+
+
+@dataclasses.dataclass
+class _ThreadStory:
+    """What a thread remembers of one of its stories."""
+
+    story_id: str
+    title: str
+    opened_at: float
+    #: Frozen when the story closes; while it is open the live centroid is used.
+    centroid: np.ndarray | None
+
+
+@dataclasses.dataclass
+class _Thread:
+    id: str
+    title: str
+    kind: str  # "watched" | "emergent"
+    threshold: float
+    required: tuple[frozenset[str], ...]
+    #: Thread documents (description, exemplars) by id: feeding one again
+    #: (at a restart) replaces it instead of counting it twice.
+    documents: dict[str, np.ndarray]
+    terms: collections.Counter[str]
+    stories: collections.OrderedDict[str, _ThreadStory]
+    last_active: float
+    created_at: float
+
+    def accepts(self, watch_terms: frozenset[str]) -> bool:
+        return all(group & watch_terms for group in self.required)
+
+    def prototype(self) -> np.ndarray | None:
+        if not self.documents:
+            return None
+        return _unit(np.sum([self.documents[k] for k in sorted(self.documents)], axis=0))
+
+
+class _StoryIndex:
+    """Centroids of active stories in one matrix: one product scores them all."""
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self.matrix = np.zeros((16, dim), dtype=np.float32)
+        self.ids: list[str] = []
+        self.slot: dict[str, int] = {}
+
+    def put(self, story_id: str, centroid: np.ndarray) -> None:
+        if story_id not in self.slot:
+            if len(self.ids) == self.matrix.shape[0]:
+                grown = np.zeros((self.matrix.shape[0] * 2, self.dim), dtype=np.float32)
+                grown[: len(self.ids)] = self.matrix[: len(self.ids)]
+                self.matrix = grown
+            self.slot[story_id] = len(self.ids)
+            self.ids.append(story_id)
+        self.matrix[self.slot[story_id]] = centroid
+
+    def remove(self, story_id: str) -> None:
+        index = self.slot.pop(story_id)
+        last = len(self.ids) - 1
+        if index != last:
+            moved = self.ids[last]
+            self.matrix[index] = self.matrix[last]
+            self.ids[index] = moved
+            self.slot[moved] = index
+        self.ids.pop()
+
+    def best(self, vector: np.ndarray) -> tuple[str, float] | None:
+        if not self.ids:
+            return None
+        scores = np.round(self.matrix[: len(self.ids)] @ vector.astype(np.float32), _DECIMALS)
+        top = float(scores.max())
+        return min(sid for sid, s in zip(self.ids, scores, strict=True) if s == top), top
+
+
+class StoryTracker:
+    """Online story and thread detection with bounded memory.
+
+    Memory holds only what can still matter: active stories (closed after
+    ``story_horizon_days`` without a new article), a bounded summary of each
+    thread's recent stories, emergent threads up to their horizon and count
+    cap, and the duplicate index over ``dedup_horizon_days``.
+    """
+
+    def __init__(
+        self, settings: ClusteringSettings, threads: Iterable[ThreadSpec] = (), dim: int = 384
+    ) -> None:
+        self.settings = settings
+        self.dim = dim
+        self.clock: float | None = None
+        self.stories: dict[str, _Story] = {}
+        self.index = _StoryIndex(dim)
+        self.threads: dict[str, _Thread] = {}
+        self.ensure_threads(threads)
+        # Duplicate index, in processing (= event time) order for cheap ageing.
+        self._dedup_log: collections.deque[tuple[float, str, str, tuple[str, ...]]] = (
+            collections.deque()
+        )
+        self._by_id: dict[str, str] = {}
+        self._by_hash: dict[str, str] = {}
+        self._by_band: dict[str, list[str]] = collections.defaultdict(list)
+        self._signatures: dict[str, tuple[int, ...]] = {}
+
+    def ensure_threads(self, specs: Iterable[ThreadSpec]) -> None:
+        """Adds watched threads from the configuration; the configuration wins.
+
+        Called on a restored tracker too: a thread added to the watchlist since
+        the snapshot starts being watched, and a changed title, threshold or
+        required terms applies from now on. Prototypes come from the thread
+        documents, which are fed again at every start.
+        """
+        for spec in specs:
+            threshold = self.settings.thread_threshold if spec.threshold is None else spec.threshold
+            required = tuple(frozenset(t.lower() for t in g) for g in spec.required_terms)
+            existing = self.threads.get(spec.id)
+            if existing is not None:
+                existing.title, existing.threshold, existing.required = (
+                    spec.title,
+                    threshold,
+                    required,
+                )
+                existing.kind = "watched"
+                continue
+            self.threads[spec.id] = _Thread(
+                id=spec.id,
+                title=spec.title,
+                kind="watched",
+                threshold=threshold,
+                required=required,
+                documents={},
+                terms=collections.Counter(),
+                stories=collections.OrderedDict(),
+                last_active=float("-inf"),
+                created_at=float("-inf"),
+            )
+
+    # ------------------------------------------------------------------ entry points
+
+    def observe_all(self, articles: Iterable[EmbeddedArticle]) -> list[Event]:
+        """Observes articles in tracker order, whatever order they were given in."""
+        events: list[Event] = []
+        for article in sorted(articles, key=order_key):
+            events.extend(self.observe(article))
+        return events
+
+    def observe(self, article: EmbeddedArticle) -> list[Event]:
+        """Observes one article; the caller guarantees non-decreasing event time."""
+        if article.role != "article":
+            self._add_thread_document(article)
+            return []
+        ts = article.timestamp
+        if self.clock is not None and ts < self.clock:
+            return self._observe_late(article)
+        events: list[Event] = list(self.expire(ts))
+        self.clock = ts
+        duplicate = self._find_duplicate(article)
+        if duplicate is not None:
+            return [*events, duplicate]
+        self._remember(article)
+        vector = _unit(article.vector.astype(np.float64))
+        match = self.index.best(vector)
+        if match is not None and match[1] >= self.settings.story_threshold:
+            story = self.stories[match[0]]
+            self._join(story, article, vector)
+            events.append(self._assignment(article, story, "joined", match[1]))
+            return events
+        story = self._open(article, vector)
+        events.append(self._assignment(article, story, "opened", None))
+        events.extend(self._link(story, article, vector))
+        return events
+
+    def expire(self, now: float) -> Iterator[Event]:
+        """Closes stories and forgets threads and signatures that aged out by ``now``."""
+        horizon = self.settings.story_horizon_days * DAY
+        closing = sorted(
+            (s.last_seen + horizon, s.id)
+            for s in self.stories.values()
+            if s.last_seen + horizon < now
+        )
+        for closed_at, story_id in closing:
+            story = self.stories.pop(story_id)
+            self.index.remove(story_id)
+            if story.thread_id in self.threads:
+                remembered = self.threads[story.thread_id].stories.get(story_id)
+                if remembered is not None:
+                    remembered.centroid = story.centroid()
+            yield self._story_record(story, "closed", closed_at)
+        thread_horizon = self.settings.thread_horizon_days * DAY
+        for thread_id in sorted(self.threads):
+            thread = self.threads[thread_id]
+            if thread.kind == "emergent" and thread.last_active + thread_horizon < now:
+                del self.threads[thread_id]
+        dedup_horizon = self.settings.dedup_horizon_days * DAY
+        while self._dedup_log and self._dedup_log[0][0] + dedup_horizon < now:
+            _, article_id, digest, bands = self._dedup_log.popleft()
+            self._by_id.pop(article_id, None)
+            if self._by_hash.get(digest) == article_id:
+                del self._by_hash[digest]
+            for key in bands:
+                members = self._by_band.get(key)
+                if members is not None:
+                    members.remove(article_id)
+                    if not members:
+                        del self._by_band[key]
+            self._signatures.pop(article_id, None)
+
+    def open_stories(self) -> list[StoryRecord]:
+        """Records of the stories still open: what a bounded input ends with."""
+        at = self.clock if self.clock is not None else 0.0
+        return [self._story_record(self.stories[sid], "open", at) for sid in sorted(self.stories)]
+
+    # ------------------------------------------------------------------ decisions
+
+    def _add_thread_document(self, article: EmbeddedArticle) -> None:
+        thread = self.threads.get(article.thread_id or "")
+        if thread is None:
+            return
+        if article.id not in thread.documents:
+            thread.terms.update(dict(article.features.terms))
+        thread.documents[article.id] = _unit(article.vector.astype(np.float64))
+
+    def _find_duplicate(self, article: EmbeddedArticle) -> Duplicate | None:
+        features = article.features
+        if article.id in self._by_id:
+            return self._duplicate(article, article.id, "same_id", 1.0)
+        original = self._by_hash.get(features.exact_hash)
+        if original is not None:
+            return self._duplicate(article, original, "exact", 1.0)
+        best: tuple[float, str] | None = None
+        for key in fingerprint.lsh_keys(features.minhash):
+            for candidate in self._by_band.get(key, ()):
+                score = fingerprint.jaccard_estimate(features.minhash, self._signatures[candidate])
+                if best is None or score > best[0] or (score == best[0] and candidate < best[1]):
+                    best = (score, candidate)
+        if best is not None and best[0] >= self.settings.near_duplicate_threshold:
+            return self._duplicate(article, best[1], "near", best[0])
+        return None
+
+    def _remember(self, article: EmbeddedArticle) -> None:
+        bands = tuple(fingerprint.lsh_keys(article.features.minhash))
+        self._dedup_log.append((article.timestamp, article.id, article.features.exact_hash, bands))
+        self._by_id[article.id] = article.id
+        self._by_hash.setdefault(article.features.exact_hash, article.id)
+        for key in bands:
+            self._by_band[key].append(article.id)
+        self._signatures[article.id] = article.features.minhash
+
+    def _open(self, article: EmbeddedArticle, vector: np.ndarray) -> _Story:
+        story = _Story(
+            id=story_id_for(article.id),
+            title=article.title,
+            opened_at=article.timestamp,
+            last_seen=article.timestamp,
+            vec_sum=vector.copy(),
+            size=1,
+            article_ids=[article.id],
+            terms=collections.Counter(dict(article.features.terms)),
+        )
+        self.stories[story.id] = story
+        self.index.put(story.id, story.centroid())
+        return story
+
+    def _join(self, story: _Story, article: EmbeddedArticle, vector: np.ndarray) -> None:
+        story.vec_sum = story.vec_sum + vector
+        story.size += 1
+        story.last_seen = max(story.last_seen, article.timestamp)
+        if len(story.article_ids) < 1000:
+            story.article_ids.append(article.id)
+        story.terms.update(dict(article.features.terms))
+        self.index.put(story.id, story.centroid())
+        if story.thread_id in self.threads:
+            self.threads[story.thread_id].last_active = article.timestamp
+
+    def _thread_score(
+        self, thread: _Thread, vector: np.ndarray, exclude: str
+    ) -> tuple[float, str, _ThreadStory | None, float | None]:
+        """(score, matched_by, nearest earlier story, its similarity) of a story."""
+        nearest: _ThreadStory | None = None
+        nearest_score: float | None = None
+        for remembered in thread.stories.values():
+            if remembered.story_id == exclude:
+                continue
+            centroid = remembered.centroid
+            if centroid is None:
+                live = self.stories.get(remembered.story_id)
+                if live is None:
+                    continue
+                centroid = live.centroid()
+            score = _round(float(centroid @ vector))
+            if nearest_score is None or score > nearest_score:
+                nearest, nearest_score = remembered, score
+        prototype = thread.prototype()
+        description = _round(float(prototype @ vector)) if prototype is not None else None
+        if description is not None and (nearest_score is None or description >= nearest_score):
+            return description, "description", nearest, nearest_score
+        score = nearest_score if nearest_score is not None else -1.0
+        return score, "story", nearest, nearest_score
+
+    def _link(self, story: _Story, article: EmbeddedArticle, vector: np.ndarray) -> list[Event]:
+        """Links a new story to its best thread: an alert, or a new emergent thread."""
+        best: tuple[float, str] | None = None
+        details: dict[str, tuple[str, _ThreadStory | None, float | None]] = {}
+        for thread_id in sorted(self.threads):
+            thread = self.threads[thread_id]
+            if not thread.accepts(article.features.watch_terms):
+                continue
+            score, matched_by, nearest, nearest_score = self._thread_score(thread, vector, story.id)
+            threshold = (
+                thread.threshold
+                if thread.kind == "watched"
+                else self.settings.emergent_thread_threshold
+            )
+            if score < threshold:
+                continue
+            details[thread_id] = (matched_by, nearest, nearest_score)
+            if best is None or score > best[0]:
+                best = (score, thread_id)
+        if best is not None:
+            thread = self.threads[best[1]]
+            matched_by, nearest, nearest_score = details[best[1]]
+            self._attach(story, thread)
+            alert = self._alert(story, article, thread, best[0], matched_by, nearest, nearest_score)
+            return [alert]
+        if not self.settings.emergent_threads or self.settings.max_emergent_threads == 0:
+            return []
+        return [self._start_emergent_thread(story)]
+
+    def _attach(self, story: _Story, thread: _Thread) -> None:
+        story.thread_id = thread.id
+        thread.stories[story.id] = _ThreadStory(story.id, story.title, story.opened_at, None)
+        while len(thread.stories) > self.settings.thread_story_memory:
+            thread.stories.popitem(last=False)
+        thread.last_active = story.last_seen
+        thread.terms.update(story.terms)
+
+    def _start_emergent_thread(self, story: _Story) -> ThreadRecord:
+        emergent = [t for t in self.threads.values() if t.kind == "emergent"]
+        if len(emergent) >= self.settings.max_emergent_threads:
+            oldest = min(emergent, key=lambda t: (t.last_active, t.id))
+            del self.threads[oldest.id]
+        thread = _Thread(
+            id="t-" + _short_hash(story.id)[:12],
+            title=story.title,
+            kind="emergent",
+            threshold=self.settings.emergent_thread_threshold,
+            required=(),
+            documents={},
+            terms=collections.Counter(),
+            stories=collections.OrderedDict(),
+            last_active=story.last_seen,
+            created_at=story.opened_at,
+        )
+        self.threads[thread.id] = thread
+        self._attach(story, thread)
+        return ThreadRecord(thread.id, thread.title, "emergent", story.id, _utc(story.opened_at))
+
+    def _observe_late(self, article: EmbeddedArticle) -> list[Event]:
+        """An article older than the clock: it may join a story, never alert.
+
+        Opening a story in the past would rewrite history that alerts were
+        already emitted for, so a late article either joins its best active
+        story or is dead-lettered with the reason.
+        """
+        assert self.clock is not None
+        lateness = self.clock - article.timestamp
+        allowed = self.settings.allowed_lateness_hours * 3600
+        if lateness > allowed:
+            return [
+                self._dead_letter(
+                    article,
+                    "late",
+                    f"{lateness / 3600:.1f} h behind the clustering clock, "
+                    f"beyond the allowed lateness of {allowed / 3600:.1f} h",
+                )
+            ]
+        duplicate = self._find_duplicate(article)
+        if duplicate is not None:
+            return [duplicate]
+        vector = _unit(article.vector.astype(np.float64))
+        match = self.index.best(vector)
+        if match is None or match[1] < self.settings.story_threshold:
+            return [
+                self._dead_letter(
+                    article,
+                    "late_unmatched",
+                    "late article that matches no active story; late articles never open stories",
+                )
+            ]
+        self._remember(article)
+        story = self.stories[match[0]]
+        self._join(story, article, vector)
+        return [self._assignment(article, story, "joined", match[1], late=True)]
+
+    # ------------------------------------------------------------------ records
+
+    def _assignment(
+        self,
+        article: EmbeddedArticle,
+        story: _Story,
+        action: str,
+        similarity: float | None,
+        late: bool = False,
+    ) -> Assignment:
+        return Assignment(
+            article=article.ref(),
+            story_id=story.id,
+            action="opened" if action == "opened" else "joined",
+            similarity=None if similarity is None else round(similarity, 4),
+            thread_id=story.thread_id,
+            late=late,
+            event_time=article.published,
+        )
+
+    def _duplicate(
+        self, article: EmbeddedArticle, original: str, kind: str, similarity: float
+    ) -> Duplicate:
+        return Duplicate(
+            article=article.ref(),
+            duplicate_of=original,
+            kind="exact" if kind == "exact" else "near" if kind == "near" else "same_id",
+            similarity=round(similarity, 4),
+            event_time=article.published,
+        )
+
+    def _dead_letter(self, article: EmbeddedArticle, reason: str, detail: str) -> DeadLetter:
+        return DeadLetter(
+            item=article.id, uri=article.url, stage="cluster", reason=reason, detail=detail
+        )
+
+    def _alert(
+        self,
+        story: _Story,
+        article: EmbeddedArticle,
+        thread: _Thread,
+        score: float,
+        matched_by: str,
+        nearest: _ThreadStory | None,
+        nearest_score: float | None,
+    ) -> Alert:
+        article_terms = dict(article.features.terms)
+        shared = sorted(
+            (t for t in article_terms if t in thread.terms),
+            key=lambda t: (-article_terms[t], t),
+        )[:10]
+        return Alert(
+            alert_id=alert_id_for(thread.id, story.id),
+            thread={"id": thread.id, "title": thread.title, "kind": thread.kind},
+            story={
+                "id": story.id,
+                "opened_at": _utc(story.opened_at).isoformat().replace("+00:00", "Z"),
+            },
+            article=article.ref(),
+            score=round(score, 4),
+            matched_by="description" if matched_by == "description" else "story",
+            evidence={
+                "shared_terms": shared,
+                "required_terms_found": sorted(
+                    article.features.watch_terms & frozenset().union(*thread.required)
+                )
+                if thread.required
+                else [],
+                "nearest_story": None
+                if nearest is None
+                else {
+                    "id": nearest.story_id,
+                    "title": nearest.title,
+                    "opened_at": _utc(nearest.opened_at).isoformat().replace("+00:00", "Z"),
+                    "similarity": None if nearest_score is None else round(nearest_score, 4),
+                },
+            },
+            event_time=article.published,
+        )
+
+    def _story_record(self, story: _Story, status: str, at: float) -> StoryRecord:
+        return StoryRecord(
+            story_id=story.id,
+            title=story.title,
+            status="closed" if status == "closed" else "open",
+            thread_id=story.thread_id,
+            opened_at=_utc(story.opened_at),
+            last_seen=_utc(story.last_seen),
+            size=story.size,
+            article_ids=tuple(story.article_ids),
+            top_terms=tuple(
+                t for t, _ in sorted(story.terms.items(), key=lambda x: (-x[1], x[0]))[:10]
+            ),
+            event_time=_utc(at),
+        )
+
+    # ------------------------------------------------------------------ snapshots
+
+    def to_bytes(self) -> bytes:
+        """A versioned, self-describing snapshot (JSON; vectors as base64 float64)."""
+
+        def vec(v: np.ndarray | None) -> str | None:
+            return (
+                None
+                if v is None
+                else base64.b64encode(np.asarray(v, dtype=np.float64).tobytes()).decode()
+            )
+
+        state: dict[str, Any] = {
+            "version": STATE_VERSION,
+            "dim": self.dim,
+            "clock": self.clock,
+            "stories": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "opened_at": s.opened_at,
+                    "last_seen": s.last_seen,
+                    "vec_sum": vec(s.vec_sum),
+                    "size": s.size,
+                    "article_ids": s.article_ids,
+                    "terms": dict(s.terms),
+                    "thread_id": s.thread_id,
+                }
+                for s in sorted(self.stories.values(), key=lambda s: s.id)
+            ],
+            "threads": [
+                {
+                    "id": t.id,
+                    "title": t.title,
+                    "kind": t.kind,
+                    "threshold": t.threshold,
+                    "required": [sorted(g) for g in t.required],
+                    "documents": {k: vec(v) for k, v in sorted(t.documents.items())},
+                    "terms": dict(t.terms),
+                    "stories": [
+                        {
+                            "story_id": r.story_id,
+                            "title": r.title,
+                            "opened_at": r.opened_at,
+                            "centroid": vec(r.centroid),
+                        }
+                        for r in t.stories.values()
+                    ],
+                    "last_active": t.last_active,
+                    "created_at": t.created_at,
+                }
+                for t in (self.threads[k] for k in sorted(self.threads))
+            ],
+            "dedup": [
+                {
+                    "ts": ts,
+                    "id": aid,
+                    "hash": digest,
+                    "minhash": list(self._signatures.get(aid, ())),
+                }
+                for ts, aid, digest, _ in self._dedup_log
+            ],
+        }
+        return json.dumps(state, allow_nan=True).encode()
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, settings: ClusteringSettings, threads: Iterable[ThreadSpec] = ()
+    ) -> "StoryTracker":
+        state = json.loads(data)
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported tracker state version {state.get('version')!r}")
+
+        def vec(text: str | None) -> np.ndarray | None:
+            return (
+                None
+                if text is None
+                else np.frombuffer(base64.b64decode(text), dtype=np.float64).copy()
+            )
+
+        tracker = cls(settings, (), dim=int(state["dim"]))
+        tracker.clock = state["clock"]
+        for s in state["stories"]:
+            vec_sum = vec(s["vec_sum"])
+            assert vec_sum is not None
+            story = _Story(
+                s["id"],
+                s["title"],
+                s["opened_at"],
+                s["last_seen"],
+                vec_sum,
+                s["size"],
+                list(s["article_ids"]),
+                collections.Counter(s["terms"]),
+                s["thread_id"],
+            )
+            tracker.stories[story.id] = story
+            tracker.index.put(story.id, story.centroid())
+        for t in state["threads"]:
+            tracker.threads[t["id"]] = _Thread(
+                id=t["id"],
+                title=t["title"],
+                kind=t["kind"],
+                threshold=t["threshold"],
+                required=tuple(frozenset(g) for g in t["required"]),
+                documents={
+                    k: v for k, text in t["documents"].items() if (v := vec(text)) is not None
+                },
+                terms=collections.Counter(t["terms"]),
+                stories=collections.OrderedDict(
+                    (
+                        r["story_id"],
+                        _ThreadStory(r["story_id"], r["title"], r["opened_at"], vec(r["centroid"])),
+                    )
+                    for r in t["stories"]
+                ),
+                last_active=t["last_active"],
+                created_at=t["created_at"],
+            )
+        for d in state["dedup"]:
+            signature = tuple(d["minhash"])
+            bands = tuple(fingerprint.lsh_keys(signature))
+            tracker._dedup_log.append((d["ts"], d["id"], d["hash"], bands))
+            tracker._by_id[d["id"]] = d["id"]
+            tracker._by_hash.setdefault(d["hash"], d["id"])
+            for key in bands:
+                tracker._by_band[key].append(d["id"])
+            tracker._signatures[d["id"]] = signature
+        tracker.ensure_threads(threads)
+        return tracker
+
+    def stats(self) -> dict[str, int]:
+        """Sizes of what the tracker holds: for benchmarks and state-size reports."""
+        return {
+            "active_stories": len(self.stories),
+            "threads": len(self.threads),
+            "emergent_threads": sum(t.kind == "emergent" for t in self.threads.values()),
+            "dedup_entries": len(self._dedup_log),
+        }
