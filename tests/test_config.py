@@ -1,0 +1,87 @@
+"""Configuration is validated at start-up, with errors naming the file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import load_settings, load_threads
+from tests.support import SETTINGS, THREADS
+from transforms.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str, name: str = "threads.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_shipped_configuration_loads() -> None:
+    threads = load_threads(THREADS)
+    assert [t.id for t in threads] == ["russia-iran-strategic-treaty"]
+    assert threads[0].required_terms[1][:2] == ("Iran", "Iranian")
+    settings = load_settings(SETTINGS)
+    assert settings.clustering.story_horizon_days == 7
+    assert settings.clustering.thread_horizon_days >= 3 * 365
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "threads:\n  - id: x\n    title: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"threads\.yaml: invalid YAML at line \d+"):
+        load_threads(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("threads:\n  - id: x\n    title: t\n    descripton: typo\n", "threads[0].descripton"),
+        ("threads:\n  - id: Bad Id\n    title: t\n    description: d\n", "threads[0].id"),
+        ("threads:\n  - id: x\n    title: t\n", "threads[0].description"),
+        (
+            "threads:\n  - {id: x, title: t, description: d, threshold: high}\n",
+            "threads[0].threshold",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d, required_terms: [Iran]}\n",
+            "threads[0].required_terms",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d}\n"
+            "  - {id: x, title: u, description: e}\n",
+            "threads[1].id",
+        ),
+        ("thread:\n  - {id: x}\n", "thread"),
+    ],
+)
+def test_invalid_thread_entries_name_the_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_threads(path)
+    assert info.value.key == key
+    assert str(info.value).startswith(f"{path}: {key}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("clustering:\n  story_treshold: 0.5\n", "clustering.story_treshold"),
+        ("clustering:\n  story_threshold: yes\n", "clustering.story_threshold"),
+        ("clustering:\n  story_threshold: 3\n", "clustering"),
+        ("extraction:\n  max_bytes: 1.5\n", "extraction.max_bytes"),
+        ("embeddings:\n  model: x\n", "embeddings"),
+    ],
+)
+def test_invalid_settings_name_the_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text, "settings.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.key == key
+
+
+def test_exemplar_paths_are_relative_to_the_watchlist(tmp_path: Path) -> None:
+    path = write(tmp_path, "threads:\n  - {id: x, title: t, description: d, exemplars: [a.txt]}\n")
+    assert load_threads(path)[0].exemplars == (str(tmp_path / "a.txt"),)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_threads(str(tmp_path / "nope.yaml"))

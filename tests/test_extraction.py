@@ -1,0 +1,98 @@
+"""Raw items to clean, dated articles; bad items to specific errors."""
+
+import datetime as dt
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+from tests.support import FIXTURES, REPO
+from transforms.errors import ExtractionError, ReadError
+from transforms.extraction import decode_text, extract_article
+from transforms.records import ArticleMeta, RawDocument
+from transforms.settings import ExtractionSettings
+
+SETTINGS = ExtractionSettings()
+PAGES = FIXTURES / "extraction"
+TRUTH = json.loads((PAGES / "ground-truth.json").read_text())
+
+
+def doc(content: bytes, media_type: Any = "text/plain", **meta: Any) -> RawDocument:
+    return RawDocument(
+        "item", "file:///item", content, media_type, ArticleMeta(**meta), mtime=1_700_000_000.0
+    )
+
+
+def token_f1(predicted: str, truth: str) -> float:
+    p, t = predicted.split(), truth.split()
+    common = sum(min(p.count(w), t.count(w)) for w in set(p))
+    return 0.0 if not common else 2 * common / (len(p) + len(t))
+
+
+@pytest.mark.parametrize("key", sorted(TRUTH))
+def test_real_news_pages_are_extracted_with_title_and_date(key: str) -> None:
+    html = gzip.decompress((PAGES / "html" / f"{key}.html.gz").read_bytes())
+    article = extract_article(doc(html, "text/html"), SETTINGS)
+    assert token_f1(article.text, TRUTH[key]["articleBody"]) >= 0.9
+    assert article.title
+    assert article.published_source == "document"
+    assert (
+        dt.datetime(2019, 11, 1, tzinfo=dt.UTC)
+        < article.published
+        < dt.datetime(2019, 12, 1, tzinfo=dt.UTC)
+    )
+
+
+def test_plain_text_date_comes_from_the_dateline() -> None:
+    article = extract_article(
+        doc((REPO / "seeds" / "000_46b6a571614f8e47.txt").read_bytes()), SETTINGS
+    )
+    assert article.published == dt.datetime(2024, 10, 10, 19, 36, tzinfo=dt.UTC)
+    assert article.published_source == "text"
+    assert article.title.startswith("Putin to meet Iran’s president")
+
+
+def test_metadata_date_wins_and_mtime_is_the_last_resort() -> None:
+    body = ("Officials met in the capital to discuss the agreement. " * 10).encode()
+    given = dt.datetime(2022, 7, 19, tzinfo=dt.UTC)
+    assert extract_article(doc(body, published=given), SETTINGS).published_source == "manifest"
+    fallback = extract_article(doc(body), SETTINGS)
+    assert fallback.published_source == "mtime"
+    assert fallback.published == dt.datetime.fromtimestamp(1_700_000_000, tz=dt.UTC)
+    assert fallback.title == "Officials met in the capital to discuss the agreement."
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n\t ", "empty"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "binary"),
+        (b"text with a \x00 NUL byte " * 10, "binary"),
+        (bytes(range(128, 256)) * 20, "undecodable"),
+    ],
+)
+def test_unreadable_items_raise_read_errors_with_a_reason(content: bytes, reason: str) -> None:
+    with pytest.raises(ReadError) as info:
+        extract_article(doc(content), SETTINGS)
+    assert info.value.reason == reason
+
+
+def test_oversized_item_is_refused_before_parsing() -> None:
+    with pytest.raises(ReadError) as info:
+        extract_article(doc(b"x" * 101), ExtractionSettings(max_bytes=100))
+    assert info.value.reason == "too_large"
+
+
+def test_items_without_article_text_are_extraction_errors() -> None:
+    with pytest.raises(ExtractionError) as info:
+        extract_article(doc(b"AD\nLogin\nShare\nToo short to be news."), SETTINGS)
+    assert info.value.reason == "no_text"
+    with pytest.raises(ExtractionError):
+        extract_article(doc(b"<html><body><nav>Home</nav></body></html>", "text/html"), SETTINGS)
+
+
+def test_windows_1252_text_is_decoded() -> None:
+    text = "The café’s résumé — said the minister. " * 5
+    assert decode_text(text.encode("cp1252")).startswith("The caf")
