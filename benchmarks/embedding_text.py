@@ -21,11 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from pipeline.ecbplus import convert, read_docs  # noqa: E402
-from transforms.embed import embedding_text, load_sentence_transformer  # noqa: E402
-from transforms.settings import EmbeddingSettings  # noqa: E402
+from pipeline.ecbplus import convert, read_docs
+from transforms.embed import embedding_text, load_sentence_transformer
+from transforms.settings import EmbeddingSettings
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecbplus" / "docs.jsonl"
 
@@ -35,8 +33,9 @@ def auc(positives: np.ndarray, negatives: np.ndarray) -> float:
     scores = np.concatenate([positives, negatives])
     ranks = scores.argsort().argsort() + 1
     pos_ranks = ranks[: len(positives)].sum()
-    return float((pos_ranks - len(positives) * (len(positives) + 1) / 2)
-                 / (len(positives) * len(negatives)))
+    return float(
+        (pos_ranks - len(positives) * (len(positives) + 1) / 2) / (len(positives) * len(negatives))
+    )
 
 
 def evaluate(vectors: np.ndarray, stories: list[str], topics: list[str]) -> tuple[float, float]:
@@ -60,8 +59,11 @@ def main() -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     args = parser.parse_args()
     if not os.path.exists(args.data):
-        print(f"ECB+ data not found at {args.data}: this benchmark needs ../shared/data "
-              "(see its README).", file=sys.stderr)
+        print(
+            f"ECB+ data not found at {args.data}: this benchmark needs ../shared/data "
+            "(see its README).",
+            file=sys.stderr,
+        )
         return 2
     records = list(convert(read_docs(args.data)))
     stories = [r["story"] for r in records]
@@ -85,8 +87,11 @@ def main() -> int:
             vectors.append(v / np.linalg.norm(v))
         return np.array(vectors)
 
-    for name, make in (("lead-256", lambda: lead(256)), ("lead-128", lambda: lead(128)),
-                       ("chunks", chunks)):
+    for name, make in (
+        ("lead-256", lambda: lead(256)),
+        ("lead-128", lambda: lead(128)),
+        ("chunks", chunks),
+    ):
         start = time.perf_counter()
         vectors = make()
         rate = len(records) / (time.perf_counter() - start)

@@ -57,7 +57,9 @@ def _split_head(text: str) -> tuple[str | None, str | None, str]:
     return url, title, "\n".join(lines)
 
 
-def convert(docs: Iterable[dict[str, Any]], shuffle_seed: int | None = None) -> Iterator[dict[str, Any]]:
+def convert(
+    docs: Iterable[dict[str, Any]], shuffle_seed: int | None = None
+) -> Iterator[dict[str, Any]]:
     """ECB+ records → labelled-stream records (all ``role: stream``), in stream order."""
     records = sorted(docs, key=lambda d: str(d["doc"]))
     if shuffle_seed is not None:
@@ -67,9 +69,7 @@ def convert(docs: Iterable[dict[str, Any]], shuffle_seed: int | None = None) -> 
         record: dict[str, Any] = {
             "id": str(doc["doc"]).removesuffix(".xml"),
             "text": body,
-            "published": (STREAM_START + position * STREAM_STEP).isoformat().replace(
-                "+00:00", "Z"
-            ),
+            "published": (STREAM_START + position * STREAM_STEP).isoformat().replace("+00:00", "Z"),
             "story": str(doc["story"]),
             "thread": f"topic-{doc['topic']}",
             "role": "stream",
