@@ -17,7 +17,12 @@ from apache_beam.options.pipeline_options import (
 )
 
 from pipeline.graph import Job, build
-from pipeline.options import BATCH_RUNNER, STREAMING_RUNNER, ThreadwatchOptions
+from pipeline.options import (
+    BATCH_RUNNER,
+    DEFAULT_SETTINGS,
+    STREAMING_RUNNER,
+    ThreadwatchOptions,
+)
 from pipeline.summary import counters_from_result, read_jsonl, summarise
 from transforms.errors import ConfigError
 from transforms.sinks import OUTPUT_FILES
@@ -83,6 +88,93 @@ def run(flags: Sequence[str]) -> int:
     return EXIT_OK
 
 
+def evaluate(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="threadwatch eval",
+        description="Run the pipeline (same graph and settings as 'run') over a labelled "
+        "stream (JSON Lines, see the README) and print and write its scores. "
+        "Beam options are passed on.",
+    )
+    parser.add_argument("--stream", required=True, help="labelled stream (JSON Lines)")
+    parser.add_argument(
+        "--threads",
+        default=None,
+        help="watchlist to add to the threads the stream's exemplars define",
+    )
+    parser.add_argument(
+        "--settings",
+        default=DEFAULT_SETTINGS,
+        help="settings file; '' for built-in defaults (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output",
+        default="out/eval",
+        help="folder for the run's outputs and eval.json (default: %(default)s)",
+    )
+    args, beam_flags = parser.parse_known_args(list(argv))
+    check_flags(beam_flags)
+    from pipeline.eval_job import EvalRun, format_report, run_eval
+
+    options = pipeline_options(beam_flags)
+    flags = [f for f in beam_flags if not f.startswith("--runner")]
+    flags.append(f"--runner={options.view_as(StandardOptions).runner}")
+    report = run_eval(EvalRun(args.stream, args.threads, args.settings or None, args.output), flags)
+    print("\n".join(format_report(report)))
+    print(f"report: {args.output.rstrip('/')}/eval.json")
+    return EXIT_OK
+
+
+def convert_ecbplus(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="threadwatch ecbplus",
+        description="Convert ECB+ (docs.jsonl) into a labelled stream: one article a minute in "
+        "document-name order, gold story = ECB+ story, gold thread = topic.",
+    )
+    parser.add_argument("--input", required=True, help="ECB+ docs.jsonl")
+    parser.add_argument("--output", required=True, help="labelled stream to write")
+    parser.add_argument(
+        "--shuffle-lines",
+        type=int,
+        metavar="SEED",
+        default=None,
+        help="shuffle the file's lines (event times unchanged): arrival order "
+        "must not change any figure",
+    )
+    parser.add_argument(
+        "--shuffle-timeline",
+        type=int,
+        metavar="SEED",
+        default=None,
+        help="assign event times in a shuffled document order instead",
+    )
+    parser.add_argument(
+        "--exemplars-per-topic",
+        type=int,
+        default=1,
+        help="first N articles of each topic's first story become exemplars "
+        "defining a watched thread per topic (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--topics", default=None, help="comma-separated topic numbers to keep (default: all)"
+    )
+    args = parser.parse_args(list(argv))
+    from pipeline.ecbplus import convert, read_docs, with_exemplars
+    from pipeline.eval_job import write_stream
+
+    docs = read_docs(args.input)
+    if args.topics:
+        keep = {int(t) for t in args.topics.split(",")}
+        docs = [d for d in docs if int(d["topic"]) in keep]
+    records = with_exemplars(list(convert(docs, args.shuffle_timeline)), args.exemplars_per_topic)
+    if args.shuffle_lines is not None:
+        import random
+
+        random.Random(args.shuffle_lines).shuffle(records)
+    write_stream(args.output, records)
+    print(f"wrote {len(records)} records to {args.output}")
+    return EXIT_OK
+
+
 def _run_help() -> str:
     parser = _BeamArgumentParser(
         prog="threadwatch run",
@@ -97,7 +189,9 @@ def _run_help() -> str:
 USAGE = """usage: threadwatch <command> [options]
 
 commands:
-  run     run the pipeline (default: seeds/ with config/ → out/)
+  run      run the pipeline (default: seeds/ with config/ → out/)
+  eval     run the pipeline over a labelled stream and score it
+  ecbplus  convert the ECB+ corpus into a labelled stream
 
 'threadwatch <command> --help' for the options of a command.
 """
@@ -116,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(_run_help())
                 return EXIT_OK
             return run(rest)
+        if command == "eval":
+            return evaluate(rest)
+        if command == "ecbplus":
+            return convert_ecbplus(rest)
         raise UsageError(f"unknown command {command!r}\n{USAGE}")
     except (UsageError, ConfigError) as exc:
         print(f"threadwatch: error: {exc}", file=sys.stderr)

@@ -77,6 +77,7 @@ def description_documents(threads: Sequence[ThreadSpec]) -> list[Article]:
             thread_id=spec.id,
         )
         for spec in threads
+        if spec.description
     ]
 
 

@@ -22,14 +22,17 @@ class _ExtractFn(beam.DoFn):
         self._settings = settings
         self._cleaned = counter("articles_cleaned")
         self._thread_docs = counter("thread_documents")
+        self._read = counter("items_read")
 
     def process(self, doc: RawDocument) -> Iterator[Any]:
+        if doc.role == "article":
+            self._read.inc()  # every source's items pass here, or die at their reader
         try:
             article = extract_article(doc, self._settings)
         except ItemError as exc:
             yield self._dead(doc, exc.reason, str(exc))
             return
-        except Exception as exc:
+        except Exception as exc:  # one bad page must not stop the run
             yield self._dead(doc, "unexpected_error", f"{type(exc).__name__}: {exc}")
             return
         (self._cleaned if article.role == "article" else self._thread_docs).inc()

@@ -169,11 +169,12 @@ def extract_article(doc: RawDocument, settings: ExtractionSettings) -> Article:
         extracted = _from_text(text, markdown=doc.media_type == "text/markdown")
 
     body = extracted.body.strip()
-    word_count = len(body.split())
+    known_title = doc.meta.title or extracted.title or ""
+    word_count = len(body.split()) + len(known_title.split())
     if word_count < settings.min_words:
         raise ExtractionError(
             "no_text",
-            f"{word_count} words of article text after cleaning (minimum {settings.min_words})",
+            f"{word_count} words of title and text after cleaning (minimum {settings.min_words})",
         )
 
     meta = doc.meta

@@ -70,8 +70,9 @@ class _SplitFileFn(beam.DoFn):
                 return
         mtime = metadata.last_updated_in_seconds or None
         for item in split_file(name, uri, data, mtime, self._manifest.get(name)):
-            self._read.inc()
             if isinstance(item, DeadLetter):
+                # Items that go on are counted as read by ExtractText.
+                self._read.inc()
                 count_dead_letter(item)
                 yield beam.pvalue.TaggedOutput(DEAD_LETTER, item)
             else:

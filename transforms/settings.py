@@ -34,6 +34,14 @@ class ClusteringSettings:
 
     #: Cosine similarity to a story's centroid at or above which an article joins it.
     story_threshold: float = 0.55
+    #: ``centroid``: cosine to the story's mean direction; ``average``: mean
+    #: cosine to the story's articles (average linkage).
+    linkage: str = "centroid"
+    #: Weight of the salient-term (TF-IDF) cosine in the story score; the
+    #: embedding cosine gets the rest. 0: embeddings only.
+    sparse_weight: float = 0.0
+    #: Document frequencies for the term weights cover this much event time.
+    idf_horizon_days: float = 30.0
     #: A story closes when no article has joined it for this long (event time).
     story_horizon_days: float = 7.0
     #: Default similarity a new story needs to a watched thread (its
@@ -59,6 +67,10 @@ class ClusteringSettings:
     allowed_lateness_hours: float = 24.0
 
     def __post_init__(self) -> None:
+        if self.linkage not in ("centroid", "average"):
+            raise ValueError(f"linkage must be 'centroid' or 'average', got {self.linkage!r}")
+        if not 0.0 <= self.sparse_weight < 1.0:
+            raise ValueError(f"sparse_weight must be in [0, 1), got {self.sparse_weight}")
         for name in (
             "story_threshold",
             "thread_threshold",
@@ -73,6 +85,7 @@ class ClusteringSettings:
             "thread_horizon_days",
             "dedup_horizon_days",
             "allowed_lateness_hours",
+            "idf_horizon_days",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
@@ -86,8 +99,9 @@ class ExtractionSettings:
 
     #: Files larger than this are dead-lettered unread.
     max_bytes: int = 5_000_000
-    #: Articles with fewer words than this after cleaning are dead-lettered.
-    min_words: int = 30
+    #: Articles with fewer words (title and body) after cleaning are
+    #: dead-lettered. Low on purpose: a two-sentence news brief is news.
+    min_words: int = 12
     #: Language given to articles that state none.
     default_language: str = "en"
 

@@ -19,7 +19,8 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,15 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 def _round(value: float) -> float:
     return round(float(value), _DECIMALS)
+
+
+def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    if not a or not b:
+        return 0.0
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    dot = sum(weight * large.get(term, 0.0) for term, weight in small.items())
+    norm = math.sqrt(sum(w * w for w in a.values())) * math.sqrt(sum(w * w for w in b.values()))
+    return dot / norm if norm else 0.0
 
 
 @dataclasses.dataclass
@@ -156,12 +166,13 @@ class _StoryIndex:
             self.slot[moved] = index
         self.ids.pop()
 
-    def best(self, vector: np.ndarray) -> tuple[str, float] | None:
+    def candidates(self, vector: np.ndarray, floor: float) -> list[tuple[str, float]]:
+        """Stories whose centroid similarity is at least ``floor``, with that similarity."""
         if not self.ids:
-            return None
+            return []
         scores = np.round(self.matrix[: len(self.ids)] @ vector.astype(np.float32), _DECIMALS)
-        top = float(scores.max())
-        return min(sid for sid, s in zip(self.ids, scores, strict=True) if s == top), top
+        hits = np.nonzero(scores >= floor)[0]
+        return [(self.ids[i], float(scores[i])) for i in hits]
 
 
 class StoryTracker:
@@ -191,6 +202,9 @@ class StoryTracker:
         self._by_hash: dict[str, str] = {}
         self._by_band: dict[str, list[str]] = collections.defaultdict(list)
         self._signatures: dict[str, tuple[int, ...]] = {}
+        # Document frequencies of salient terms over the last idf_horizon_days.
+        self._term_log: collections.deque[tuple[float, tuple[str, ...]]] = collections.deque()
+        self._df: collections.Counter[str] = collections.Counter()
 
     def ensure_threads(self, specs: Iterable[ThreadSpec]) -> None:
         """Adds watched threads from the configuration; the configuration wins.
@@ -249,8 +263,9 @@ class StoryTracker:
             return [*events, duplicate]
         self._remember(article)
         vector = _unit(article.vector.astype(np.float64))
-        match = self.index.best(vector)
-        if match is not None and match[1] >= self.settings.story_threshold:
+        match = self._best_story(article, vector)
+        self._count_terms(article)
+        if match is not None:
             story = self.stories[match[0]]
             self._join(story, article, vector)
             events.append(self._assignment(article, story, "joined", match[1]))
@@ -281,6 +296,13 @@ class StoryTracker:
             thread = self.threads[thread_id]
             if thread.kind == "emergent" and thread.last_active + thread_horizon < now:
                 del self.threads[thread_id]
+        idf_horizon = self.settings.idf_horizon_days * DAY
+        while self._term_log and self._term_log[0][0] + idf_horizon < now:
+            _, terms = self._term_log.popleft()
+            self._df.subtract(terms)
+            for term in terms:
+                if self._df[term] <= 0:
+                    del self._df[term]
         dedup_horizon = self.settings.dedup_horizon_days * DAY
         while self._dedup_log and self._dedup_log[0][0] + dedup_horizon < now:
             _, article_id, digest, bands = self._dedup_log.popleft()
@@ -336,6 +358,54 @@ class StoryTracker:
             self._by_band[key].append(article.id)
         self._signatures[article.id] = article.features.minhash
 
+    def _best_story(self, article: EmbeddedArticle, vector: np.ndarray) -> tuple[str, float] | None:
+        """The active story the article joins, with its score; None opens a new story.
+
+        score = (1 - w) * dense + w * sparse, where dense is the cosine to the
+        story's embedding centroid and sparse the TF-IDF cosine of salient
+        terms (mostly names). Two events of one kind (two earthquakes) read
+        alike but name different places and people: the sparse part keeps
+        them apart. Since sparse <= 1, only stories with
+        dense >= (threshold - w) / (1 - w) can reach the threshold, so the
+        sparse part is computed for those few candidates only.
+        """
+        threshold = self.settings.story_threshold
+        weight = self.settings.sparse_weight
+        floor = threshold if weight == 0 else (threshold - weight) / (1 - weight)
+        best: tuple[str, float] | None = None
+        article_terms = self._term_weights(dict(article.features.terms)) if weight else {}
+        for story_id, dense in self.index.candidates(vector, floor):
+            score = dense
+            if weight:
+                story_terms = self._term_weights(self.stories[story_id].terms)
+                score = _round((1 - weight) * dense + weight * _cosine(article_terms, story_terms))
+            if score >= threshold and (
+                best is None or score > best[1] or (score == best[1] and story_id < best[0])
+            ):
+                best = (story_id, score)
+        return best
+
+    def _term_weights(self, counts: Mapping[str, int]) -> dict[str, float]:
+        documents = len(self._term_log) + 1
+        return {
+            term: (1.0 + math.log(count)) * (math.log((documents + 1) / (self._df[term] + 1)) + 1)
+            for term, count in counts.items()
+            if count > 0
+        }
+
+    def _count_terms(self, article: EmbeddedArticle) -> None:
+        terms = tuple(sorted(t for t, _ in article.features.terms))
+        self._term_log.append((article.timestamp, terms))
+        self._df.update(terms)
+
+    def _story_key(self, story: _Story) -> np.ndarray:
+        """What an article is compared with: the centroid direction, or the mean
+        member vector (whose dot product is the mean similarity to the members:
+        average linkage, which a story mixing two events cannot win with)."""
+        if self.settings.linkage == "average":
+            return np.asarray(story.vec_sum / story.size)
+        return story.centroid()
+
     def _open(self, article: EmbeddedArticle, vector: np.ndarray) -> _Story:
         story = _Story(
             id=story_id_for(article.id),
@@ -348,7 +418,7 @@ class StoryTracker:
             terms=collections.Counter(dict(article.features.terms)),
         )
         self.stories[story.id] = story
-        self.index.put(story.id, story.centroid())
+        self.index.put(story.id, self._story_key(story))
         return story
 
     def _join(self, story: _Story, article: EmbeddedArticle, vector: np.ndarray) -> None:
@@ -358,7 +428,7 @@ class StoryTracker:
         if len(story.article_ids) < 1000:
             story.article_ids.append(article.id)
         story.terms.update(dict(article.features.terms))
-        self.index.put(story.id, story.centroid())
+        self.index.put(story.id, self._story_key(story))
         if story.thread_id in self.threads:
             self.threads[story.thread_id].last_active = article.timestamp
 
@@ -468,8 +538,8 @@ class StoryTracker:
         if duplicate is not None:
             return [duplicate]
         vector = _unit(article.vector.astype(np.float64))
-        match = self.index.best(vector)
-        if match is None or match[1] < self.settings.story_threshold:
+        match = self._best_story(article, vector)
+        if match is None:
             return [
                 self._dead_letter(
                     article,
@@ -631,6 +701,7 @@ class StoryTracker:
                 }
                 for t in (self.threads[k] for k in sorted(self.threads))
             ],
+            "terms": [{"ts": ts, "terms": list(terms)} for ts, terms in self._term_log],
             "dedup": [
                 {
                     "ts": ts,
@@ -675,7 +746,7 @@ class StoryTracker:
                 s["thread_id"],
             )
             tracker.stories[story.id] = story
-            tracker.index.put(story.id, story.centroid())
+            tracker.index.put(story.id, tracker._story_key(story))
         for t in state["threads"]:
             tracker.threads[t["id"]] = _Thread(
                 id=t["id"],
@@ -706,6 +777,10 @@ class StoryTracker:
             for key in bands:
                 tracker._by_band[key].append(d["id"])
             tracker._signatures[d["id"]] = signature
+        for entry in state["terms"]:
+            terms = tuple(entry["terms"])
+            tracker._term_log.append((entry["ts"], terms))
+            tracker._df.update(terms)
         tracker.ensure_threads(threads)
         return tracker
 
@@ -716,4 +791,6 @@ class StoryTracker:
             "threads": len(self.threads),
             "emergent_threads": sum(t.kind == "emergent" for t in self.threads.values()),
             "dedup_entries": len(self._dedup_log),
+            "term_log_entries": len(self._term_log),
+            "vocabulary": len(self._df),
         }

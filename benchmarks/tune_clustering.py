@@ -1,0 +1,103 @@
+"""Sweeping clustering settings on ECB+ development topics, then checking held-out topics.
+
+ECB+'s usual split: topics 1–35 for development (here: choosing thresholds),
+36–45 held out (reported, never tuned on). Embeddings are computed once and
+cached (``benchmarks/replay.py``); the tracker is replayed for each setting.
+
+    python benchmarks/tune_clustering.py [--data ../shared/data/ecbplus/docs.jsonl]
+        [--grid story_threshold=0.5,0.6,0.7 --grid sparse_weight=0,0.3]
+"""
+
+import argparse
+import dataclasses
+import itertools
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from benchmarks.replay import prepare, replay
+from pipeline.config import load_settings
+from pipeline.ecbplus import convert, read_docs, with_exemplars
+from pipeline.eval_job import score
+from pipeline.evaluate import micro_alerts
+from pipeline.labelled import exemplar_threads, parse_stream
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "ecbplus" / "docs.jsonl"
+DEV_TOPICS = set(range(1, 36))
+TEST_TOPICS = set(range(36, 46))
+
+
+def stream(docs: list[dict[str, Any]], topics: set[int]) -> list[Any]:
+    import json
+
+    records = with_exemplars(list(convert([d for d in docs if d["topic"] in topics])), 1)
+    return parse_stream("\n".join(json.dumps(r) for r in records), "ecbplus")
+
+
+def evaluate(records: list[Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    settings = load_settings(str(REPO / "config" / "settings.yaml"))
+    clustering = dataclasses.replace(settings.clustering, **overrides)
+    threads = exemplar_threads(records)
+    embedded, failed = prepare(records, settings, threads)
+    outputs = replay(embedded, failed, clustering, threads)
+    report = score(records, outputs, {}, [t.id for t in threads])
+    return report
+
+
+def line(name: str, report: dict[str, Any]) -> str:
+    story = report["story_level"]
+    alerts = micro_alerts(report["alerts"]["per_thread"])
+    merged = report["merged_events"]
+    return (
+        f"{name:48} B3 F1 {story['bcubed']['f1']:.3f} (P {story['bcubed']['precision']:.3f} "
+        f"R {story['bcubed']['recall']:.3f})  pw F1 {story['pairwise']['f1']:.3f}  "
+        f"merged {merged['threads_with_merged_events']:2}/{merged['threads']}  "
+        f"alerts P {alerts['precision']} R {alerts['recall']}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        help="setting=v1,v2,… (a ClusteringSettings field); repeatable",
+    )
+    parser.add_argument("--test", action="store_true", help="also score the held-out topics")
+    args = parser.parse_args()
+    if not os.path.exists(args.data):
+        print(f"ECB+ data not found at {args.data} (see ../shared/data/README.md)", file=sys.stderr)
+        return 2
+    docs = read_docs(args.data)
+    dev = stream(docs, DEV_TOPICS)
+    test = stream(docs, TEST_TOPICS)
+    grid: dict[str, list[Any]] = {}
+    for spec in args.grid:
+        name, values = spec.split("=", 1)
+        grid[name] = [_value(v) for v in values.split(",")]
+    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    for overrides in combos or [{}]:
+        label = " ".join(f"{k}={v}" for k, v in overrides.items()) or "shipped settings"
+        print("dev ", line(label, evaluate(dev, overrides)), flush=True)
+        if args.test:
+            print("test", line(label, evaluate(test, overrides)), flush=True)
+    return 0
+
+
+def _value(text: str) -> Any:
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+if __name__ == "__main__":
+    sys.exit(main())
