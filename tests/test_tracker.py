@@ -22,6 +22,7 @@ from transforms.settings import ClusteringSettings, ThreadSpec
 from transforms.tracker import StoryTracker, alert_id_for, story_id_for
 
 SETTINGS = ClusteringSettings(
+    sparse_weight=0.0,  # embedding cosine only, unless a test says otherwise
     story_threshold=0.6,
     thread_threshold=0.5,
     emergent_thread_threshold=0.6,
@@ -241,3 +242,24 @@ def test_scores_are_compared_after_rounding_so_last_bits_cannot_flip_them() -> N
     events = t.observe_all([article("a", base, 0), article("b", tiny, 1)])
     assert [a.action for a in of(Assignment, events)] == ["opened", "joined"]
     assert of(Assignment, events)[1].similarity == 0.6
+
+
+def test_shared_names_decide_between_two_events_that_read_alike() -> None:
+    """Hybrid score: same embedding similarity, but only one article names the same people."""
+    t = tracker(dataclasses.replace(SETTINGS, story_threshold=0.5, sparse_weight=0.4))
+    event = unit("quake")
+    quake_a = (
+        "Rescuers in Sumatra said Padang was hit. Padang hospitals and Sumatra officials. " * 3
+    )
+    quake_b = "Officials in Oaxaca said Pinotepa was hit. Oaxaca hospitals and Pinotepa crews. " * 3
+    same_place = "Aid reached Padang as Sumatra counted losses; Padang schools shut. " * 3
+    events = t.observe_all(
+        [
+            article("a", event, 0, text=quake_a),
+            article("b", near(event, 0.7, "b"), 1, text=quake_b),
+            article("c", near(event, 0.7, "c"), 2, text=same_place),
+        ]
+    )
+    actions = {a.article["id"]: (a.action, a.story_id) for a in of(Assignment, events)}
+    assert actions["b"][0] == "opened"  # 0.6 * 0.7 + 0.4 * 0 < 0.5
+    assert actions["c"] == ("joined", story_id_for("a"))

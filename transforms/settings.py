@@ -33,13 +33,13 @@ class ClusteringSettings:
     """The story and thread decisions, and the horizons that age state out."""
 
     #: Cosine similarity to a story's centroid at or above which an article joins it.
-    story_threshold: float = 0.55
+    story_threshold: float = 0.45
     #: ``centroid``: cosine to the story's mean direction; ``average``: mean
     #: cosine to the story's articles (average linkage).
     linkage: str = "centroid"
     #: Weight of the salient-term (TF-IDF) cosine in the story score; the
     #: embedding cosine gets the rest. 0: embeddings only.
-    sparse_weight: float = 0.0
+    sparse_weight: float = 0.4
     #: Document frequencies for the term weights cover this much event time.
     idf_horizon_days: float = 30.0
     #: A story closes when no article has joined it for this long (event time).
