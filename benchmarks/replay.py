@@ -35,6 +35,7 @@ def prepare(
     settings: Settings,
     threads: Sequence[ThreadSpec],
     path: str = "stream",
+    cache: bool = True,
 ) -> tuple[list[EmbeddedArticle], list[str]]:
     """Embedded articles of a stream (exemplars included), and ids that failed extraction."""
     key = hashlib.sha256(
@@ -44,7 +45,7 @@ def prepare(
         ).encode()
     ).hexdigest()[:16]
     cached = CACHE / f"{key}.pkl"
-    if cached.exists():
+    if cache and cached.exists():
         with cached.open("rb") as handle:
             loaded: tuple[list[EmbeddedArticle], list[str]] = pickle.load(handle)
             return loaded
@@ -63,9 +64,10 @@ def prepare(
     texts = [embedding_text(a.title, a.text, settings.embedding.max_chars) for a in articles]
     vectors = np.asarray(model.encode(texts, batch_size=8, normalize_embeddings=True))
     embedded = [to_embedded(a, v) for a, v in zip(articles, vectors, strict=True)]
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with cached.open("wb") as handle:
-        pickle.dump((embedded, failed), handle)
+    if cache:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with cached.open("wb") as handle:
+            pickle.dump((embedded, failed), handle)
     return embedded, failed
 
 
