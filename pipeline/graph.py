@@ -45,6 +45,7 @@ class Job:
     output: str
     streaming: bool = False
     flush_every_seconds: float | None = None
+    state_path: str | None = None
 
     @classmethod
     def from_options(cls, options: beam.options.pipeline_options.PipelineOptions) -> "Job":
@@ -60,6 +61,7 @@ class Job:
             output=tw.output,
             streaming=streaming,
             flush_every_seconds=flush,
+            state_path=tw.state or None,
         )
 
 
@@ -160,7 +162,7 @@ def build_graph(
     )
     dead.append(embedded["dead_letter"])
     events = embedded["main"] | "ClusterStories" >> ClusterStories(
-        job.settings.clustering, job.threads, job.flush_every_seconds
+        job.settings.clustering, job.threads, job.flush_every_seconds, job.state_path
     )
     dead.append(events["dead_letter"])
     return {

@@ -46,6 +46,13 @@ class ThreadwatchOptions(PipelineOptions):
             "threads.jsonl and dead_letters.jsonl. Default: %(default)s",
         )
         group.add_argument(
+            "--state",
+            default=None,
+            help="Tracker state snapshot (local path or gs://…), written after every clustering "
+            "step and read at start: stop and restart a job without repeating or losing "
+            "alerts, and carry threads from one run to the next. Default: none.",
+        )
+        group.add_argument(
             "--flush_every_seconds",
             type=float,
             default=None,

@@ -57,3 +57,8 @@ def same(actual: Any, expected: Any) -> bool:
             same(a, e) for a, e in zip(actual, expected, strict=True)
         )
     return bool(actual == expected)
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((GOLDEN / f"{name}.json").read_text())
+    return data

@@ -27,16 +27,33 @@ def json_line(record: JsonRecord) -> tuple[str, str]:
 
 
 def write_atomically(path: str, lines: Iterable[str]) -> None:
+    write_bytes_atomically(path, b"".join(line.encode() + b"\n" for line in lines))
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Writes to a temporary name beside ``path``, then renames it into place.
+
+    A reader (or a restarted job) sees the old file or the new one, never
+    half of one. Works on every Beam filesystem (local, ``gs://``).
+    """
     directory = path.rsplit("/", 1)[0] if "/" in path else "."
     if not FileSystems.exists(directory):
         FileSystems.mkdirs(directory)
     temporary = f"{path}.tmp-{uuid.uuid4().hex}"
     with FileSystems.create(temporary) as handle:
-        for line in lines:
-            handle.write(line.encode() + b"\n")
+        handle.write(data)
     if FileSystems.exists(path):
         FileSystems.delete([path])
     FileSystems.rename([temporary], [path])
+
+
+def read_bytes(path: str) -> bytes | None:
+    """The file's bytes, or None when it does not exist (any Beam filesystem)."""
+    if not FileSystems.exists(path):
+        return None
+    with FileSystems.open(path) as handle:
+        data: bytes = handle.read()
+    return data
 
 
 class _WriteSortedFn(beam.DoFn):

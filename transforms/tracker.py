@@ -523,6 +523,9 @@ class StoryTracker:
         story or is dead-lettered with the reason.
         """
         assert self.clock is not None
+        if article.id in self._by_id:
+            # Seen before: a replay after a restart, or the same item sent twice.
+            return [self._duplicate(article, article.id, "same_id", 1.0)]
         lateness = self.clock - article.timestamp
         allowed = self.settings.allowed_lateness_hours * 3600
         if lateness > allowed:
