@@ -30,7 +30,7 @@ THREAD = ThreadSpec(id="ru-ir", title="Russia–Iran", description="d")
 PROTOTYPE = unit("prototype")
 
 
-def at(item: EmbeddedArticle) -> TimestampedValue:
+def at(item: EmbeddedArticle) -> TimestampedValue[EmbeddedArticle]:
     return TimestampedValue(item, item.timestamp)
 
 
