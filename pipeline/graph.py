@@ -26,6 +26,7 @@ from transforms.cluster import ClusterStories
 from transforms.embed import EmbedArticles, SentenceTransformerHandler
 from transforms.errors import ConfigError
 from transforms.extract import ExtractText, Fingerprint
+from transforms.pubsub_io import PublishAlerts, ReadArticleMessages
 from transforms.read import ReadSeedFolder, file_uri
 from transforms.records import Article, ArticleMeta, RawDocument
 from transforms.settings import Settings, ThreadSpec
@@ -46,6 +47,10 @@ class Job:
     streaming: bool = False
     flush_every_seconds: float | None = None
     state_path: str | None = None
+    input_subscription: str | None = None
+    alert_topic: str | None = None
+    #: Streaming: outputs are written in panes of this many processing-time seconds.
+    pane_seconds: float | None = None
 
     @classmethod
     def from_options(cls, options: beam.options.pipeline_options.PipelineOptions) -> "Job":
@@ -62,6 +67,9 @@ class Job:
             streaming=streaming,
             flush_every_seconds=flush,
             state_path=tw.state or None,
+            input_subscription=tw.input_subscription or None,
+            alert_topic=tw.alert_topic or None,
+            pane_seconds=tw.pane_seconds if streaming else None,
         )
 
 
@@ -139,6 +147,10 @@ def build_graph(
         )
         raw.append(folder["main"])
         dead.append(folder["dead_letter"])
+    if job.input_subscription:
+        messages = pipeline | "ReadArticleMessages" >> ReadArticleMessages(job.input_subscription)
+        raw.append(messages["main"])
+        dead.append(messages["dead_letter"])
     raw.append(pipeline | "ThreadExemplars" >> beam.Create(exemplar_documents(job.threads)))
 
     extracted = (
@@ -175,7 +187,11 @@ def build_graph(
     }
 
 
-def build(pipeline: beam.Pipeline, job: Job) -> None:
-    """The full job: the graph plus its file sinks."""
-    outputs = build_graph(pipeline, job)
-    _ = outputs | "WriteOutputs" >> WriteOutputs(job.output)
+def build(
+    pipeline: beam.Pipeline, job: Job, handler: ModelHandler[Any, Any, Any] | None = None
+) -> None:
+    """The full job: the graph plus its sinks (files, and the alert topic if any)."""
+    outputs = build_graph(pipeline, job, handler=handler)
+    _ = outputs | "WriteOutputs" >> WriteOutputs(job.output, job.pane_seconds)
+    if job.alert_topic:
+        _ = outputs["alerts"] | "PublishAlerts" >> PublishAlerts(job.alert_topic)

@@ -53,6 +53,25 @@ class ThreadwatchOptions(PipelineOptions):
             "alerts, and carry threads from one run to the next. Default: none.",
         )
         group.add_argument(
+            "--input_subscription",
+            default=None,
+            help="Pub/Sub subscription of article messages (JSON objects with the fields of a "
+            ".jsonl line), projects/P/subscriptions/S. Read beside --source. Default: none.",
+        )
+        group.add_argument(
+            "--alert_topic",
+            default=None,
+            help="Pub/Sub topic to publish alerts to, projects/P/topics/T (JSON, with "
+            "attributes alert_id, thread_id, story_id, type). Default: none.",
+        )
+        group.add_argument(
+            "--pane_seconds",
+            type=float,
+            default=5.0,
+            help="Streaming: each output is a folder of files, one per pane of this many "
+            "seconds of processing time. Default: %(default)s",
+        )
+        group.add_argument(
             "--flush_every_seconds",
             type=float,
             default=None,

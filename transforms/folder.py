@@ -142,7 +142,7 @@ def _split_json(
                     f"line {number}: {exc}",
                 )
                 continue
-            yield _json_item(obj, f"{name}#{number}", f"{uri}#{number}", mtime)
+            yield json_item(obj, f"{name}#{number}", f"{uri}#{number}", mtime)
         return
     try:
         loaded = json.loads(text)
@@ -153,12 +153,12 @@ def _split_json(
         loaded = loaded["articles"]
     if isinstance(loaded, list):
         for number, obj in enumerate(loaded, start=1):
-            yield _json_item(obj, f"{name}#{number}", f"{uri}#{number}", mtime)
+            yield json_item(obj, f"{name}#{number}", f"{uri}#{number}", mtime)
     else:
-        yield _json_item(loaded, name, uri, mtime)
+        yield json_item(loaded, name, uri, mtime)
 
 
-def _json_item(obj: Any, item: str, uri: str, mtime: float | None) -> RawDocument | DeadLetter:
+def json_item(obj: Any, item: str, uri: str, mtime: float | None) -> RawDocument | DeadLetter:
     """One JSON object: ``text``/``body``/``content`` or ``html``, plus metadata fields."""
     if not isinstance(obj, dict):
         return DeadLetter(item, uri, "read", "invalid_json", "expected a JSON object")

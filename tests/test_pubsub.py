@@ -1,0 +1,111 @@
+"""Streaming through the real Pub/Sub emulator: articles in, alerts out."""
+
+import dataclasses
+import json
+import os
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipeline.graph import build
+from tests import golden
+from tests.pubsub_emulator import PROJECT, emulator
+from tests.support import CachedModelHandler, folder_documents, make_job
+
+
+@pytest.fixture(scope="module")
+def pubsub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    previous = os.environ.get("PUBSUB_EMULATOR_HOST")
+    with emulator(tmp_path_factory.mktemp("emulator")) as host:
+        os.environ["PUBSUB_EMULATOR_HOST"] = host
+        try:
+            yield host
+        finally:
+            if previous is None:
+                os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+            else:
+                os.environ["PUBSUB_EMULATOR_HOST"] = previous
+
+
+def _topics() -> tuple[Any, Any, dict[str, str]]:
+    import google.cloud.pubsub_v1 as pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    names = {
+        "articles": publisher.topic_path(PROJECT, "articles"),
+        "alerts": publisher.topic_path(PROJECT, "alerts"),
+        "articles_sub": subscriber.subscription_path(PROJECT, "articles-job"),
+        "alerts_sub": subscriber.subscription_path(PROJECT, "alerts-consumer"),
+    }
+    for topic in ("articles", "alerts"):
+        publisher.create_topic(name=names[topic])
+    subscriber.create_subscription(name=names["articles_sub"], topic=names["articles"])
+    subscriber.create_subscription(name=names["alerts_sub"], topic=names["alerts"])
+    return publisher, subscriber, names
+
+
+def test_seeds_published_in_shuffled_order_give_the_two_alerts(
+    pubsub: str, tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
+) -> None:
+    publisher, subscriber, names = _topics()
+    documents = folder_documents(seeds_dir)
+    random.Random(5).shuffle(documents)
+    for doc in documents:
+        assert doc.meta.published is not None
+        message = {
+            "id": doc.item_id,
+            "text": doc.content.decode(),
+            "published": doc.meta.published.isoformat(),
+            "source": doc.meta.source or "",
+        }
+        publisher.publish(names["articles"], json.dumps(message).encode()).result(timeout=30)
+
+    job = dataclasses.replace(
+        make_job(tmp_path / "out"),
+        streaming=True,
+        flush_every_seconds=1.0,
+        pane_seconds=1.0,
+        input_subscription=names["articles_sub"],
+        alert_topic=names["alerts"],
+    )
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, job, handler=model_handler)
+    result = pipeline.run()
+    try:
+        received: list[Any] = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(received) < 2:
+            response = subscriber.pull(
+                subscription=names["alerts_sub"], max_messages=10, timeout=10
+            )
+            received.extend(m.message for m in response.received_messages)
+            if response.received_messages:
+                subscriber.acknowledge(
+                    subscription=names["alerts_sub"],
+                    ack_ids=[m.ack_id for m in response.received_messages],
+                )
+        time.sleep(5)  # and nothing more after the two
+        response = subscriber.pull(subscription=names["alerts_sub"], max_messages=10, timeout=5)
+        received.extend(m.message for m in response.received_messages)
+    finally:
+        result.cancel()
+
+    expected = golden.load("seeds")["alerts"]
+    bodies = [json.loads(m.data) for m in received]
+    assert sorted(b["alert_id"] for b in bodies) == sorted(a["alert_id"] for a in expected)
+    for message, body in zip(received, bodies, strict=True):
+        assert message.attributes["alert_id"] == body["alert_id"]
+        assert message.attributes["thread_id"] == "russia-iran-strategic-treaty"
+        assert message.attributes["story_id"] == body["story"]["id"]
+    # The same alerts, in windowed files a user can tail.
+    pane_files = sorted((tmp_path / "out" / "alerts").glob("*.jsonl"))
+    written = [json.loads(line) for f in pane_files for line in f.read_text().splitlines()]
+    assert sorted(a["alert_id"] for a in written) == sorted(a["alert_id"] for a in expected)
