@@ -1,5 +1,6 @@
 """Event time in streaming, late data, and restarts from a state snapshot."""
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -153,3 +154,50 @@ def _with_state(job: Any, state: str) -> Any:
     import dataclasses
 
     return dataclasses.replace(job, state_path=state)
+
+
+def test_streaming_graph_gives_the_batch_alerts_and_assignments(
+    tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
+) -> None:
+    """The seeds through TestStream (out of order, watermark steps) = the batch golden."""
+    from apache_beam.testing.util import assert_that
+
+    from pipeline.graph import build_graph
+
+    documents = folder_documents(seeds_dir)
+    by_name = {d.item_id[:3]: d for d in documents}
+    stream = (
+        test_stream.TestStream()
+        .advance_watermark_to(0)
+        .add_elements([by_name["004"], by_name["002"]])  # the later one first
+        .advance_watermark_to(ts(0))
+        .add_elements([by_name["003"], by_name["000"], by_name["001"]])
+        .advance_watermark_to(ts(335))  # December 2024: past every seed
+        .advance_watermark_to_infinity()
+    )
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    job = dataclasses.replace(make_job(tmp_path), streaming=True, flush_every_seconds=1.0)
+    expected = golden.load("seeds")
+    with beam.Pipeline(options=options) as p:
+        outputs = build_graph(p, job, documents=p | stream, handler=model_handler)
+        alerts = outputs["alerts"] | "AlertIds" >> beam.Map(
+            lambda a: (a.alert_id, a.article["id"], a.story["id"])
+        )
+        assert_that(
+            alerts,
+            equal_to(
+                [(a["alert_id"], a["article"]["id"], a["story"]["id"]) for a in expected["alerts"]]
+            ),
+            label="SameAlerts",
+        )
+        assigned = outputs["assignments"] | "Assigned" >> beam.Map(
+            lambda a: (a.article["id"], a.story_id, a.action)
+        )
+        assert_that(
+            assigned,
+            equal_to(
+                [(a["article"]["id"], a["story_id"], a["action"]) for a in expected["assignments"]]
+            ),
+            label="SameAssignments",
+        )
