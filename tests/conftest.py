@@ -1,6 +1,7 @@
 """Shared fixtures: the real packaged model (loaded once), paths, a network guard."""
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.pubsub_emulator import emulator
 from tests.support import REPO, CachedModelHandler
 
 
@@ -37,6 +39,21 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     yield
+
+
+@pytest.fixture(scope="module")
+def pubsub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real Pub/Sub emulator on 127.0.0.1, with PUBSUB_EMULATOR_HOST pointing at it."""
+    previous = os.environ.get("PUBSUB_EMULATOR_HOST")
+    with emulator(tmp_path_factory.mktemp("emulator")) as host:
+        os.environ["PUBSUB_EMULATOR_HOST"] = host
+        try:
+            yield host
+        finally:
+            if previous is None:
+                os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+            else:
+                os.environ["PUBSUB_EMULATOR_HOST"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -2,46 +2,29 @@
 
 import dataclasses
 import json
-import os
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.graph import build
 from tests import golden
-from tests.pubsub_emulator import PROJECT, emulator
+from tests.pubsub_emulator import PROJECT
 from tests.support import CachedModelHandler, folder_documents, make_job
 
 
-@pytest.fixture(scope="module")
-def pubsub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    previous = os.environ.get("PUBSUB_EMULATOR_HOST")
-    with emulator(tmp_path_factory.mktemp("emulator")) as host:
-        os.environ["PUBSUB_EMULATOR_HOST"] = host
-        try:
-            yield host
-        finally:
-            if previous is None:
-                os.environ.pop("PUBSUB_EMULATOR_HOST", None)
-            else:
-                os.environ["PUBSUB_EMULATOR_HOST"] = previous
-
-
-def _topics() -> tuple[Any, Any, dict[str, str]]:
+def topics(prefix: str = "") -> tuple[Any, Any, dict[str, str]]:
     import google.cloud.pubsub_v1 as pubsub_v1
 
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     names = {
-        "articles": publisher.topic_path(PROJECT, "articles"),
-        "alerts": publisher.topic_path(PROJECT, "alerts"),
-        "articles_sub": subscriber.subscription_path(PROJECT, "articles-job"),
-        "alerts_sub": subscriber.subscription_path(PROJECT, "alerts-consumer"),
+        "articles": publisher.topic_path(PROJECT, f"{prefix}articles"),
+        "alerts": publisher.topic_path(PROJECT, f"{prefix}alerts"),
+        "articles_sub": subscriber.subscription_path(PROJECT, f"{prefix}articles-job"),
+        "alerts_sub": subscriber.subscription_path(PROJECT, f"{prefix}alerts-consumer"),
     }
     for topic in ("articles", "alerts"):
         publisher.create_topic(name=names[topic])
@@ -53,7 +36,7 @@ def _topics() -> tuple[Any, Any, dict[str, str]]:
 def test_seeds_published_in_shuffled_order_give_the_two_alerts(
     pubsub: str, tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
 ) -> None:
-    publisher, subscriber, names = _topics()
+    publisher, subscriber, names = topics()
     documents = folder_documents(seeds_dir)
     random.Random(5).shuffle(documents)
     for doc in documents:
@@ -109,3 +92,62 @@ def test_seeds_published_in_shuffled_order_give_the_two_alerts(
     pane_files = sorted((tmp_path / "out" / "alerts").glob("*.jsonl"))
     written = [json.loads(line) for f in pane_files for line in f.read_text().splitlines()]
     assert sorted(a["alert_id"] for a in written) == sorted(a["alert_id"] for a in expected)
+
+
+def test_watched_folder_file_copied_in_raises_its_alert(
+    pubsub: str, tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
+) -> None:
+    import shutil
+    import threading
+
+    from pipeline.watch import FolderWatcher
+
+    publisher, _, names = topics("watch-")
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(seeds_dir / "manifest.yaml", folder)
+    watcher = FolderWatcher(
+        folder,
+        lambda data: publisher.publish(names["articles"], data).result(timeout=30),
+        tmp_path / "watcher-state.json",
+        log=lambda _: None,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(0.5, stop), daemon=True)
+    job = dataclasses.replace(
+        make_job(tmp_path / "out"),
+        streaming=True,
+        flush_every_seconds=1.0,
+        pane_seconds=1.0,
+        input_subscription=names["articles_sub"],
+    )
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, job, handler=model_handler)
+    result = pipeline.run()
+    thread.start()
+    alerts_dir = tmp_path / "out" / "alerts"
+    try:
+        time.sleep(2)
+        assert not alerts_dir.exists()  # nothing in the folder yet: no alert
+        shutil.copy(seeds_dir / "002_dc85ee8fd00bc9d9.txt", folder)  # the job is running
+        deadline = time.monotonic() + 120
+        written: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not written:
+            time.sleep(1)
+            written = (
+                [
+                    json.loads(line)
+                    for f in alerts_dir.glob("*.jsonl")
+                    for line in f.read_text().splitlines()
+                ]
+                if alerts_dir.exists()
+                else []
+            )
+    finally:
+        stop.set()
+        result.cancel()
+    assert [a["article"]["id"] for a in written] == ["002_dc85ee8fd00bc9d9.txt"]
+    assert written[0]["alert_id"] == golden.load("seeds")["alerts"][0]["alert_id"]
+    assert watcher.poll() == 0  # already published: a restarted watcher publishes nothing
