@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms import combiners, trigger
+from apache_beam.transforms import trigger
 from apache_beam.transforms.window import GlobalWindows
 
 
@@ -100,31 +100,47 @@ class WriteJsonLines(beam.PTransform):  # type: ignore[type-arg]
         self._pane_records = pane_records
 
     def expand(self, records: beam.pvalue.PCollection[Any]) -> Any:
-        lines = records | "ToJsonLine" >> beam.Map(json_line)
+        # Grouped under the file's path as a str key: Beam's CombineGlobally
+        # would key by None with a pickled, non-deterministic key coder.
+        key = self._path
+        keyed = (
+            records
+            | "ToJsonLine" >> beam.Map(json_line)
+            | "KeyByFile" >> beam.Map(lambda line: (key, line)).with_output_types(tuple[str, Any])
+        )
         if self._pane_seconds is None:
-            collected = (
-                lines
+            # A marker, so that an empty output still writes its (empty) file.
+            marker = keyed.pipeline | "EnsureFile" >> beam.Create([(key, None)]).with_output_types(
+                tuple[str, Any]
+            )
+            grouped = (
+                (keyed, marker)
+                | "WithMarker" >> beam.Flatten()
                 | "InGlobalWindow" >> beam.WindowInto(GlobalWindows())
-                | "Collect" >> combiners.ToList()
+                | "Collect" >> beam.GroupByKey()
             )
         else:
-            collected = (
-                lines
+            grouped = (
+                keyed
                 | "InPanes"
                 >> beam.WindowInto(
                     GlobalWindows(),
                     trigger=trigger.Repeatedly(
                         trigger.AfterAny(
                             trigger.AfterCount(self._pane_records),
-                            trigger.AfterProcessingTime(self._pane_seconds),
+                            # Whole seconds: the portable trigger proto holds an integer.
+                            trigger.AfterProcessingTime(max(1, round(self._pane_seconds))),
                         )
                     ),
                     accumulation_mode=trigger.AccumulationMode.DISCARDING,
                 )
-                | "CollectPane" >> combiners.ToList().without_defaults()
+                | "CollectPane" >> beam.GroupByKey()
             )
-        return collected | "WriteFile" >> beam.ParDo(
-            _WriteSortedFn(self._path, per_pane=self._pane_seconds is not None)
+        return (
+            grouped
+            | "Lines" >> beam.Map(lambda kv: [line for line in kv[1] if line is not None])
+            | "WriteFile"
+            >> beam.ParDo(_WriteSortedFn(self._path, per_pane=self._pane_seconds is not None))
         )
 
 
