@@ -201,3 +201,25 @@ def test_portable_runner_with_separate_worker_processes(tmp_path: Path) -> None:
         s["article_ids"] for s in expected["stories"]
     )
     assert json.loads(json.dumps(alerts[1]["evidence"]))["nearest_story"] is not None
+
+
+def test_flex_template_parameters_are_run_flags() -> None:
+    import re
+
+    from pipeline.cli import check_flags
+
+    metadata = json.loads((REPO / "deploy" / "metadata.json").read_text())
+    for parameter in metadata["parameters"]:
+        assert parameter["helpText"]
+        for pattern in parameter.get("regexes", []):
+            re.compile(pattern)
+        check_flags([f"--{parameter['name']}=1"])  # raises on a flag `run` does not know
+    done = subprocess.run(
+        [sys.executable, str(REPO / "deploy" / "launch.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0 and "--input_subscription" in done.stdout
