@@ -47,6 +47,7 @@ class Job:
     streaming: bool = False
     flush_every_seconds: float | None = None
     state_path: str | None = None
+    state_every_seconds: float = 0.0
     input_subscription: str | None = None
     alert_topic: str | None = None
     #: Streaming: outputs are written in panes of this many processing-time seconds.
@@ -67,6 +68,7 @@ class Job:
             streaming=streaming,
             flush_every_seconds=flush,
             state_path=tw.state or None,
+            state_every_seconds=tw.state_every_seconds,
             input_subscription=tw.input_subscription or None,
             alert_topic=tw.alert_topic or None,
             pane_seconds=tw.pane_seconds if streaming else None,
@@ -174,7 +176,11 @@ def build_graph(
     )
     dead.append(embedded["dead_letter"])
     events = embedded["main"] | "ClusterStories" >> ClusterStories(
-        job.settings.clustering, job.threads, job.flush_every_seconds, job.state_path
+        job.settings.clustering,
+        job.threads,
+        job.flush_every_seconds,
+        job.state_path,
+        job.state_every_seconds,
     )
     dead.append(events["dead_letter"])
     return {

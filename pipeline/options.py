@@ -72,6 +72,15 @@ class ThreadwatchOptions(PipelineOptions):
             "seconds of processing time. Default: %(default)s",
         )
         group.add_argument(
+            "--state_every_seconds",
+            type=float,
+            default=0.0,
+            help="Write the --state snapshot at most this often (processing time). 0: after "
+            "every clustering step, so a stop loses nothing. Larger values write less; after a "
+            "restart the last interval is processed again and its alerts re-sent with the same "
+            "alert_id. Default: %(default)s",
+        )
+        group.add_argument(
             "--flush_every_seconds",
             type=float,
             default=None,

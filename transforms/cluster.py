@@ -9,10 +9,11 @@ still on its way, the tracker sees the same order whatever the arrival order,
 bundling or worker count.
 
 With ``state_path`` (local or any Beam filesystem) the tracker's state is
-also written there, atomically, after every firing, and a job whose state is
-empty starts from it: a restarted job goes on where the last one stopped,
-treating articles it already processed as duplicates (``same_id``) instead of
-alerting on them again.
+also written there, atomically, after every firing (or at most every
+``state_every_seconds`` of processing time, and always at the end of a
+bounded input), and a job whose state is empty starts from it: a restarted
+job goes on where the last one stopped, treating articles it already
+processed as duplicates (``same_id``) instead of alerting on them again.
 
 ``flush_every_seconds`` only decides how often the timer fires, never the
 order: ``None`` (bounded input) fires once, at the end of the input; in
@@ -21,7 +22,8 @@ watermark passing an article.
 """
 
 import math
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -91,11 +93,16 @@ class _TrackStoriesFn(beam.DoFn):
         threads: Sequence[ThreadSpec],
         flush_every_seconds: float | None,
         state_path: str | None = None,
+        state_every_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._threads = tuple(threads)
         self._flush_every = flush_every_seconds
         self._state_path = state_path
+        self._state_every = state_every_seconds
+        self._clock = clock
+        self._last_snapshot = float("-inf")
         self._clustered = counter("articles_clustered")
         self._opened = counter("stories_opened")
         self._duplicates = counter("duplicates")
@@ -155,14 +162,17 @@ class _TrackStoriesFn(beam.DoFn):
         )
         for event in tracker.observe_all(due):
             yield self._output(event)
-        if fired.micros >= window.max_timestamp().micros // 1000 * 1000:
+        final = fired.micros >= window.max_timestamp().micros // 1000 * 1000
+        if final:
             for record in tracker.open_stories():
                 yield self._output(record)
         snapshot = tracker.to_bytes()
         tracker_state.write(snapshot)
-        if self._state_path:
-            # After every firing: a restart resumes exactly where this left off.
+        now = self._clock()  # processing time, only to pace the writes
+        if self._state_path and (final or now - self._last_snapshot >= self._state_every):
+            # Every step by default: a restart resumes exactly where this left off.
             write_bytes_atomically(self._state_path, snapshot)
+            self._last_snapshot = now
 
         buffer.clear()
         next_flush.clear()
@@ -207,12 +217,14 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         threads: Sequence[ThreadSpec],
         flush_every_seconds: float | None = None,
         state_path: str | None = None,
+        state_every_seconds: float = 0.0,
     ) -> None:
         super().__init__()
         self._settings = settings
         self._threads = tuple(threads)
         self._flush_every = flush_every_seconds
         self._state_path = state_path
+        self._state_every = state_every_seconds
 
     def expand(self, articles: beam.pvalue.PCollection[EmbeddedArticle]) -> Any:
         return (
@@ -222,6 +234,12 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
             >> beam.Map(lambda a: (shard_key(a), a)).with_output_types(tuple[str, EmbeddedArticle])
             | "TrackStories"
             >> beam.ParDo(
-                _TrackStoriesFn(self._settings, self._threads, self._flush_every, self._state_path)
+                _TrackStoriesFn(
+                    self._settings,
+                    self._threads,
+                    self._flush_every,
+                    self._state_path,
+                    self._state_every,
+                )
             ).with_outputs(DUPLICATES, ALERTS, STORIES, THREADS, DEAD_LETTER, main=ASSIGNMENTS)
         )
