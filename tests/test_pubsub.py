@@ -33,6 +33,25 @@ def topics(prefix: str = "") -> tuple[Any, Any, dict[str, str]]:
     return publisher, subscriber, names
 
 
+def start_job(
+    output: Path, names: dict[str, str], handler: CachedModelHandler, alert_topic: str | None = None
+) -> Any:
+    """The streaming job of `threadwatch run --streaming`, reading the article subscription."""
+    job = dataclasses.replace(
+        make_job(output),
+        streaming=True,
+        flush_every_seconds=1.0,
+        pane_seconds=1.0,
+        input_subscription=names["articles_sub"],
+        alert_topic=alert_topic,
+    )
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, job, handler=handler)
+    return pipeline.run()
+
+
 def test_seeds_published_in_shuffled_order_give_the_two_alerts(
     pubsub: str, tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
 ) -> None:
@@ -49,19 +68,7 @@ def test_seeds_published_in_shuffled_order_give_the_two_alerts(
         }
         publisher.publish(names["articles"], json.dumps(message).encode()).result(timeout=30)
 
-    job = dataclasses.replace(
-        make_job(tmp_path / "out"),
-        streaming=True,
-        flush_every_seconds=1.0,
-        pane_seconds=1.0,
-        input_subscription=names["articles_sub"],
-        alert_topic=names["alerts"],
-    )
-    options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
-    options.view_as(StandardOptions).streaming = True
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, job, handler=model_handler)
-    result = pipeline.run()
+    result = start_job(tmp_path / "out", names, model_handler, alert_topic=names["alerts"])
     try:
         received: list[Any] = []
         deadline = time.monotonic() + 180
@@ -114,18 +121,7 @@ def test_watched_folder_file_copied_in_raises_its_alert(
     )
     stop = threading.Event()
     thread = threading.Thread(target=watcher.run, args=(0.5, stop), daemon=True)
-    job = dataclasses.replace(
-        make_job(tmp_path / "out"),
-        streaming=True,
-        flush_every_seconds=1.0,
-        pane_seconds=1.0,
-        input_subscription=names["articles_sub"],
-    )
-    options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
-    options.view_as(StandardOptions).streaming = True
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, job, handler=model_handler)
-    result = pipeline.run()
+    result = start_job(tmp_path / "out", names, model_handler)
     thread.start()
     alerts_dir = tmp_path / "out" / "alerts"
     try:
