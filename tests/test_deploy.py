@@ -54,7 +54,8 @@ def _translate(flags: list[str]) -> Any:
     pipeline = beam.Pipeline(options=options)
     build(pipeline, Job.from_options(options))
     pipeline.run()  # dry run: translated for Dataflow, nothing submitted
-    return pipeline.runner.proto_pipeline
+    runner: Any = pipeline.runner  # the DataflowRunner keeps the translated proto
+    return runner.proto_pipeline
 
 
 def _keyed_inputs(proto: Any) -> list[tuple[str, str]]:
