@@ -23,7 +23,7 @@ from apache_beam.transforms.window import TimestampedValue
 from pipeline.config import load_settings, load_threads
 from pipeline.options import ThreadwatchOptions
 from transforms.cluster import ClusterStories
-from transforms.embed import EmbedArticles, SentenceTransformerHandler
+from transforms.embed import EmbedArticles, make_handler
 from transforms.errors import ConfigError
 from transforms.extract import ExtractText, Fingerprint
 from transforms.pubsub_io import PublishAlerts, ReadArticleMessages
@@ -171,8 +171,7 @@ def build_graph(
         (extracted["main"], descriptions)
         | "AllArticles" >> beam.Flatten()
         | "Fingerprint" >> Fingerprint(watch_terms)
-        | "EmbedArticles"
-        >> EmbedArticles(handler or SentenceTransformerHandler(job.settings.embedding))
+        | "EmbedArticles" >> EmbedArticles(handler or make_handler(job.settings.embedding))
     )
     dead.append(embedded["dead_letter"])
     events = embedded["main"] | "ClusterStories" >> ClusterStories(

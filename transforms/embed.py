@@ -9,12 +9,19 @@ What is embedded: the title followed by the start of the body, cut at
 ``max_chars`` characters. all-MiniLM-L6-v2 reads 256 word pieces, so the
 model sees the title and the lead: the part of a news article that says which
 event it reports (see the README's design notes for the measurement).
+
+Two backends, chosen by ``EmbeddingSettings.backend`` through
+``make_handler``: ``sentence-transformers`` (torch; the default) and ``onnx``
+(ONNX Runtime with a model exported by ``threadwatch onnx-export``, optionally
+int8: ``transforms/onnx_embed.py``). Both handlers share the batching and the
+article handling below and differ only in how a model is loaded and run;
+``benchmarks/README.md`` has their speed and quality.
 """
 
 import importlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import apache_beam as beam
 import numpy as np
@@ -63,6 +70,12 @@ def to_embedded(article: Article, vector: np.ndarray) -> EmbeddedArticle:
     )
 
 
+class Encoder(Protocol):
+    """What both backends offer: texts in, unit-length float32 vectors out."""
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray: ...
+
+
 def load_sentence_transformer(settings: EmbeddingSettings) -> Any:
     """Loads the configured model from local files only."""
     for key, value in OFFLINE_ENV.items():
@@ -71,12 +84,56 @@ def load_sentence_transformer(settings: EmbeddingSettings) -> Any:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    if settings.threads:
+        import torch
+
+        torch.set_num_threads(settings.threads)
     path = resolve_model_path(settings.model)
-    return SentenceTransformer(path, device="cpu", local_files_only=True)
+    model = SentenceTransformer(path, device="cpu", local_files_only=True)
+    if settings.max_seq_length is not None:
+        model.max_seq_length = settings.max_seq_length
+    return model
 
 
-class SentenceTransformerHandler(ModelHandler[Article, EmbeddedArticle, Any]):
-    """Articles in, embedded articles out, with a sentence-transformers model."""
+class SentenceTransformerEncoder:
+    """A sentence-transformers model behind the ``Encoder`` interface."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+        return np.asarray(
+            self.model.encode(
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            ),
+            dtype=np.float32,
+        )
+
+
+def load_encoder(settings: EmbeddingSettings) -> Encoder:
+    """The configured backend's encoder, outside Beam (benchmarks, replays)."""
+    if settings.backend == "onnx":
+        from transforms.onnx_embed import load_onnx_encoder
+
+        return load_onnx_encoder(settings)
+    return SentenceTransformerEncoder(load_sentence_transformer(settings))
+
+
+ModelT = TypeVar("ModelT")
+
+
+class ArticleEmbeddingHandler(ModelHandler[Article, EmbeddedArticle, ModelT]):
+    """Articles in, embedded articles out: what every backend's handler shares.
+
+    ``RunInference`` calls ``load_model`` once per worker process and hands
+    ``run_inference`` the batches ``BatchElements`` forms within
+    ``min_batch_size``..``max_batch_size``. Subclasses say how to load and run
+    one model; the text each article contributes is the same for all.
+    """
 
     def __init__(self, settings: EmbeddingSettings) -> None:
         super().__init__(
@@ -86,23 +143,17 @@ class SentenceTransformerHandler(ModelHandler[Article, EmbeddedArticle, Any]):
         )
         self._settings = settings
 
-    def load_model(self) -> Any:
-        return load_sentence_transformer(self._settings)
+    def encode(self, model: ModelT, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
 
     def run_inference(
         self,
         batch: Sequence[Article],
-        model: Any,
+        model: ModelT,
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[EmbeddedArticle]:
         texts = [embedding_text(a.title, a.text, self._settings.max_chars) for a in batch]
-        vectors = model.encode(
-            texts,
-            batch_size=self._settings.encode_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        vectors = self.encode(model, texts)
         return [to_embedded(a, v) for a, v in zip(batch, vectors, strict=True)]
 
     def get_num_bytes(self, batch: Sequence[Article]) -> int:
@@ -113,6 +164,25 @@ class SentenceTransformerHandler(ModelHandler[Article, EmbeddedArticle, Any]):
 
     def batch_elements_kwargs(self) -> Mapping[str, Any]:
         return dict(self._batching_kwargs)
+
+
+class SentenceTransformerHandler(ArticleEmbeddingHandler[Any]):
+    """The default backend: the packaged model in sentence-transformers (torch)."""
+
+    def load_model(self) -> Any:
+        return load_sentence_transformer(self._settings)
+
+    def encode(self, model: Any, texts: Sequence[str]) -> np.ndarray:
+        return SentenceTransformerEncoder(model).encode(texts, self._settings.encode_batch_size)
+
+
+def make_handler(settings: EmbeddingSettings) -> ArticleEmbeddingHandler[Any]:
+    """The model handler of the configured backend (``EmbeddingSettings.backend``)."""
+    if settings.backend == "onnx":
+        from transforms.onnx_embed import OnnxHandler
+
+        return OnnxHandler(settings)
+    return SentenceTransformerHandler(settings)
 
 
 class EmbedArticles(beam.PTransform):  # type: ignore[type-arg]

@@ -106,6 +106,10 @@ class ExtractionSettings:
     default_language: str = "en"
 
 
+#: Embedding backends ``EmbeddingSettings.backend`` accepts.
+EMBEDDING_BACKENDS = ("sentence-transformers", "onnx")
+
+
 @dataclasses.dataclass(frozen=True)
 class EmbeddingSettings:
     """Which model embeds articles, and what text of each it sees."""
@@ -118,8 +122,45 @@ class EmbeddingSettings:
     max_chars: int = 2000
     #: Sentences per forward pass inside one RunInference batch.
     encode_batch_size: int = 8
+    #: Bounds of the batches Beam's ``BatchElements`` hands to the model.
     min_batch_size: int = 1
     max_batch_size: int = 64
+    #: ``sentence-transformers`` (torch) or ``onnx`` (ONNX Runtime, a model
+    #: exported by ``threadwatch onnx-export``; no torch at run time).
+    backend: str = "sentence-transformers"
+    #: With ``backend: onnx``: the folder ``threadwatch onnx-export`` wrote
+    #: (``model.onnx``, ``tokenizer.json``, ``threadwatch-onnx.json``).
+    onnx_model: str | None = None
+    #: Word pieces the model reads (title + lead); None: the model's own (256
+    #: for all-MiniLM-L6-v2). 128 is about twice as fast (benchmarks/README.md).
+    max_seq_length: int | None = None
+    #: Intra-op threads of torch or ONNX Runtime in each worker process; 0:
+    #: the library's default (every core). With several worker processes on
+    #: one machine, cores / workers avoids oversubscription.
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if self.backend not in EMBEDDING_BACKENDS:
+            raise ValueError(
+                f"backend must be one of {', '.join(EMBEDDING_BACKENDS)}, got {self.backend!r}"
+            )
+        if self.backend == "onnx" and not self.onnx_model:
+            raise ValueError(
+                "backend onnx needs onnx_model: a folder written by 'threadwatch onnx-export'"
+            )
+        if self.max_seq_length is not None and not 8 <= self.max_seq_length <= 8192:
+            raise ValueError(
+                f"max_seq_length must be between 8 and 8192, got {self.max_seq_length}"
+            )
+        for name in ("max_chars", "encode_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.threads < 0:
+            raise ValueError(
+                f"threads must be 0 (the library's default) or more, got {self.threads}"
+            )
+        if not 1 <= self.min_batch_size <= self.max_batch_size:
+            raise ValueError("batch sizes must satisfy 1 <= min_batch_size <= max_batch_size")
 
 
 @dataclasses.dataclass(frozen=True)
