@@ -32,23 +32,39 @@ _A = _rng.integers(1, _PRIME, size=NUM_PERM, dtype=np.int64)
 _B = _rng.integers(0, _PRIME, size=NUM_PERM, dtype=np.int64)
 del _rng
 
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+_QUOTES = (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"'), ("–", "-"), ("—", "-"))
+_POSSESSIVE = re.compile(r"['’]s$")
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _fold(text: str) -> str:
+    """NFKC, straight quotes and dashes, lowercase."""
+    folded = unicodedata.normalize("NFKC", text)
+    if not folded.isascii():  # str.translate() would be ten times slower
+        for curly, straight in _QUOTES:
+            folded = folded.replace(curly, straight)
+    return folded.lower()
 
 
 def normalise(text: str) -> str:
     """Lowercase words only: what two copies of one article have in common."""
-    folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
-    return " ".join(_TOKEN.findall(folded))
+    return " ".join(_TOKEN.findall(_fold(text)))
 
 
 def exact_hash(text: str) -> str:
-    return hashlib.sha256(normalise(text).encode()).hexdigest()[:32]
+    return _exact_hash_of_normalised(normalise(text))
+
+
+def _exact_hash_of_normalised(normalised: str) -> str:
+    return hashlib.sha256(normalised.encode()).hexdigest()[:32]
 
 
 def minhash(text: str) -> tuple[int, ...]:
     """MinHash of the text's word 5-shingles (NUM_PERM values)."""
-    tokens = normalise(text).split()
+    return _minhash_of_tokens(normalise(text).split())
+
+
+def _minhash_of_tokens(tokens: list[str]) -> tuple[int, ...]:
     if len(tokens) < SHINGLE:
         grams = [" ".join(tokens)] if tokens else [""]
     else:
@@ -97,7 +113,7 @@ def salient_terms(text: str, limit: int = 30) -> tuple[tuple[str, int], ...]:
     counts: Counter[str] = Counter()
     inside: set[str] = set()
     for match in _CAPITALISED.finditer(text):
-        word = re.sub(r"['’]s$", "", match.group(1)).strip("'’-").lower()
+        word = _POSSESSIVE.sub("", match.group(1)).strip("'’-").lower()
         if len(word) < 2 or word in _NOT_ENTITIES:
             continue
         counts[word] += 1
@@ -121,15 +137,15 @@ class WatchTermMatcher:
     def __call__(self, text: str) -> frozenset[str]:
         if self._pattern is None:
             return frozenset()
-        folded = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
-        return frozenset(self._pattern.findall(folded))
+        return frozenset(self._pattern.findall(_fold(text)))
 
 
 def compute_features(title: str, text: str, matcher: WatchTermMatcher) -> Features:
     full = f"{title}\n{text}" if title else text
+    normalised = normalise(text)  # once, for both hashes: it is most of their cost
     return Features(
-        exact_hash=exact_hash(text),
-        minhash=minhash(text),
+        exact_hash=_exact_hash_of_normalised(normalised),
+        minhash=_minhash_of_tokens(normalised.split()),
         terms=salient_terms(full),
         watch_terms=matcher(full),
     )
