@@ -5,6 +5,7 @@ tests build the very graph ``threadwatch run`` builds, with their own inputs
 swapped in and ``assert_that`` on the outputs. ``run`` adds the file sinks.
 
     ReadSeedFolder ─┐
+    ReadFeeds ──────┤
     thread exemplars ┴─ ExtractText ─┬─ Fingerprint ─ EmbedArticles ─ ClusterStories ─┬─ alerts
     thread descriptions ─────────────┘                                               ├─ stories
                                                                                      ├─ assignments
@@ -21,11 +22,14 @@ from apache_beam.ml.inference.base import ModelHandler
 from apache_beam.transforms.window import TimestampedValue
 
 from pipeline.config import load_settings, load_threads
+from pipeline.feeds_config import load_feeds
 from pipeline.options import ThreadwatchOptions
 from transforms.cluster import ClusterStories
 from transforms.embed import EmbedArticles, make_handler
 from transforms.errors import ConfigError
 from transforms.extract import ExtractText, Fingerprint
+from transforms.feed_source import ReadFeeds
+from transforms.feeds import FeedList
 from transforms.pubsub_io import PublishAlerts, ReadArticleMessages
 from transforms.read import ReadSeedFolder, file_uri
 from transforms.records import Article, ArticleMeta, RawDocument
@@ -52,6 +56,8 @@ class Job:
     alert_topic: str | None = None
     #: Streaming: outputs are written in panes of this many processing-time seconds.
     pane_seconds: float | None = None
+    #: Feeds read once beside the other sources (``--feeds``).
+    feeds: FeedList | None = None
 
     @classmethod
     def from_options(cls, options: beam.options.pipeline_options.PipelineOptions) -> "Job":
@@ -72,6 +78,7 @@ class Job:
             input_subscription=tw.input_subscription or None,
             alert_topic=tw.alert_topic or None,
             pane_seconds=tw.pane_seconds if streaming else None,
+            feeds=load_feeds(tw.feeds, tw.allow_private_hosts) if tw.feeds else None,
         )
 
 
@@ -149,6 +156,10 @@ def build_graph(
         )
         raw.append(folder["main"])
         dead.append(folder["dead_letter"])
+    if job.feeds:
+        feeds = pipeline | "ReadFeeds" >> ReadFeeds(job.feeds, job.settings.extraction)
+        raw.append(feeds["main"])
+        dead.append(feeds["dead_letter"])
     if job.input_subscription:
         messages = pipeline | "ReadArticleMessages" >> ReadArticleMessages(job.input_subscription)
         raw.append(messages["main"])

@@ -46,6 +46,21 @@ class ThreadwatchOptions(PipelineOptions):
             "threads.jsonl and dead_letters.jsonl. Default: %(default)s",
         )
         group.add_argument(
+            "--feeds",
+            default=None,
+            help="Feed list read beside --source: YAML (see config/feeds.yaml) or an OPML "
+            "file (.opml). Each feed is fetched once, and each new entry's page; for "
+            "polling, run 'threadwatch poll-feeds' into --input_subscription. Default: none.",
+        )
+        group.add_argument(
+            "--allow_private_hosts",
+            action="store_true",
+            default=False,
+            help="Let feeds and their links reach loopback and private networks (trusted "
+            "in-house feeds, local tests). Off by default: feeds are untrusted input. "
+            "Link-local addresses (the cloud metadata service) stay refused.",
+        )
+        group.add_argument(
             "--state",
             default=None,
             help="Tracker state snapshot (local path or gs://…), written after every clustering "

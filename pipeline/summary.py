@@ -50,10 +50,49 @@ class Summary:
             f" (+ the watched threads of the watchlist)",
             f"alerts:            {get('alerts')}",
         ]
+        out.extend(self.feed_lines())
         if not self.accounted:
             out.append("WARNING: read != clustered + duplicates + dead-lettered")
         for alert in self.alerts:
             out.append(format_alert(alert))
+        return out
+
+    @property
+    def feeds_accounted(self) -> bool:
+        """Every feed entry is an article, a duplicate or a dead letter."""
+        return self.get("feed_entries") == (
+            self.get("feed_entries_articles")
+            + self.get("feed_entries_duplicates")
+            + self.get("feed_entries_dead_lettered")
+        )
+
+    def feed_lines(self) -> list[str]:
+        """Only when feeds were read (``--feeds``)."""
+        get = self.get
+        failed = get("feeds_dead_lettered")
+        if not get("feeds_read") and not failed:
+            return []
+        fallbacks = {
+            name.removeprefix("feed_entries_fallback."): value
+            for name, value in self.counters.items()
+            if name.startswith("feed_entries_fallback.") and value
+        }
+        why = ", ".join(f"{k}: {v}" for k, v in sorted(fallbacks.items()))
+        out = [
+            f"feeds:             {get('feeds_read') + failed}  ({get('feeds_read')} read, "
+            f"{failed} dead-lettered)",
+            f"  entries:         {get('feed_entries')}",
+            f"  to extraction:   {get('feed_entries_articles')}"
+            + (
+                f"  ({get('feed_entries_fallback')} from the entry's own text: {why})"
+                if why
+                else ""
+            ),
+            f"  duplicates:      {get('feed_entries_duplicates')}",
+            f"  dead-lettered:   {get('feed_entries_dead_lettered')}",
+        ]
+        if not self.feeds_accounted:
+            out.append("WARNING: feed entries != to extraction + duplicates + dead-lettered")
         return out
 
 

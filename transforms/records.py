@@ -41,8 +41,13 @@ class ArticleMeta:
     language: str | None = None
     author: str | None = None
     #: Where this metadata came from: ``manifest``, ``document`` (fields of a
-    #: JSON object), ``feed`` or ``config``; recorded as the date's source.
+    #: JSON object), ``feed``, ``fetch`` (a feed entry with no date: the time
+    #: it was fetched) or ``config``; recorded as the date's source.
     origin: str = "manifest"
+    #: Feed articles only: ``page`` when the text is the linked page's,
+    #: ``entry`` when the page could not be fetched or had no text and the
+    #: feed entry's own content or summary stands in (the fallback).
+    text_from: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

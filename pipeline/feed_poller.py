@@ -1,0 +1,210 @@
+"""``threadwatch poll-feeds``: feeds polled at the edge, new entries published as article messages.
+
+Why at the edge: Beam's ``PeriodicImpulse`` is a splittable DoFn that the
+local streaming runner (``BundleBasedDirectRunner``) cannot run, just as
+``MatchContinuously`` cannot (see ``pipeline/watch.py``). So, as for a watched
+folder, a small loop polls each feed on its interval and publishes each new
+entry's article (the fetched page, or the entry's own text) to the topic a
+streaming job reads (``--input_subscription``). The same loop runs beside a
+Dataflow job (a VM or a Cloud Run job).
+
+It uses the same pure code as ``ReadFeeds`` (fetching, parsing, the page or
+entry fallback) and adds what polling needs: conditional GET (ETag /
+Last-Modified, a 304 costs nothing), each feed on its own ``poll_seconds``,
+and a bounded memory of the entries already published (``memory`` keys,
+oldest forgotten first), kept in a state file written atomically after every
+poll, so a restarted poller neither re-publishes old entries nor misses new
+ones. An entry is remembered only once its message is published: a failed
+publish is retried at the next poll. The job's ``--state`` de-duplicates
+again by article id (``same_id``).
+"""
+
+import collections
+import dataclasses
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.watch import message_for
+from transforms.errors import ItemError
+from transforms.feeds import FeedList, FeedSpec, entry_document, feed_dead_letter, read_feed
+from transforms.http_fetch import HttpFetcher
+from transforms.records import DeadLetter, RawDocument
+from transforms.settings import ExtractionSettings
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclasses.dataclass
+class PollReport:
+    """What one pass did; ``entries == published + already_seen + dead_lettered``."""
+
+    feeds_polled: int = 0
+    not_modified: int = 0
+    feeds_failed: int = 0
+    entries: int = 0
+    published: int = 0
+    already_seen: int = 0
+    dead_lettered: int = 0
+    fallbacks: int = 0
+    dead_letters: list[DeadLetter] = dataclasses.field(default_factory=list)
+
+
+def article_message(doc: RawDocument) -> dict[str, Any]:
+    """An article message for ``--input_subscription``, with the feed's flags kept."""
+    message = message_for(doc)
+    message["published_source"] = doc.meta.origin
+    if doc.meta.text_from:
+        message["text_from"] = doc.meta.text_from
+    return message
+
+
+class FeedPoller:
+    """Polls the feeds that are due and publishes their new entries' articles."""
+
+    def __init__(
+        self,
+        feeds: FeedList,
+        settings: ExtractionSettings,
+        publish: Callable[[bytes], None],
+        state_path: Path | None = None,
+        memory: int = 50_000,
+        fetcher: HttpFetcher | None = None,
+        log: Callable[[str], None] = print,
+        now: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        if memory < 1:
+            raise ValueError("memory must be at least 1")
+        self.feeds = feeds
+        self._settings = settings
+        self._publish = publish
+        self._state_path = state_path
+        self._memory = memory
+        self._fetcher = fetcher or HttpFetcher(feeds.http)
+        self._log = log
+        self._now = now
+        self._validators: dict[str, tuple[str | None, str | None]] = {}
+        self._next_poll: dict[str, dt.datetime] = {}
+        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+        if state_path is not None and state_path.exists():
+            self._load(json.loads(state_path.read_text()))
+
+    @property
+    def seen(self) -> list[str]:
+        return list(self._seen)
+
+    def _load(self, state: dict[str, Any]) -> None:
+        for url, feed in state.get("feeds", {}).items():
+            self._validators[url] = (feed.get("etag"), feed.get("last_modified"))
+            if feed.get("next_poll"):
+                self._next_poll[url] = dt.datetime.fromisoformat(feed["next_poll"])
+        for key in state.get("seen", [])[-self._memory :]:
+            self._seen[key] = None
+
+    def _save(self) -> None:
+        if self._state_path is None:
+            return
+        state = {
+            "feeds": {
+                spec.url: {
+                    "etag": self._validators.get(spec.url, (None, None))[0],
+                    "last_modified": self._validators.get(spec.url, (None, None))[1],
+                    "next_poll": (
+                        self._next_poll[spec.url].isoformat()
+                        if spec.url in self._next_poll
+                        else None
+                    ),
+                }
+                for spec in self.feeds.feeds
+            },
+            "seen": list(self._seen),
+        }
+        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, ensure_ascii=False))
+        temporary.replace(self._state_path)
+
+    def _remember(self, key: str) -> None:
+        self._seen[key] = None
+        self._seen.move_to_end(key)
+        while len(self._seen) > self._memory:
+            self._seen.popitem(last=False)
+
+    def due(self, now: dt.datetime) -> list[tuple[int, FeedSpec]]:
+        return [
+            (position, spec)
+            for position, spec in enumerate(self.feeds.feeds)
+            if self._next_poll.get(spec.url, now) <= now
+        ]
+
+    def poll(self, every_feed: bool = False) -> PollReport:
+        """One pass over the feeds that are due (``every_feed``: over all of them)."""
+        report = PollReport()
+        now = self._now()
+        feeds = list(enumerate(self.feeds.feeds)) if every_feed else self.due(now)
+        for position, spec in feeds:
+            self._next_poll[spec.url] = now + dt.timedelta(seconds=spec.poll_seconds)
+            self._poll_feed(position, spec, report)
+        self._save()
+        return report
+
+    def _poll_feed(self, position: int, spec: FeedSpec, report: PollReport) -> None:
+        report.feeds_polled += 1
+        etag, modified = self._validators.get(spec.url, (None, None))
+        try:
+            read = read_feed(self._fetcher, spec, position, etag, modified)
+        except ItemError as exc:
+            report.feeds_failed += 1
+            self._dead(report, feed_dead_letter(spec, exc))  # the feed, not an entry
+            return
+        self._validators[spec.url] = (read.etag, read.last_modified)
+        if read.not_modified:
+            report.not_modified += 1
+            return
+        assert read.feed is not None
+        report.entries += len(read.feed.entries) + len(read.feed.rejected)
+        for letter in read.feed.rejected:
+            if letter.item not in self._seen:
+                report.dead_lettered += 1
+                self._dead(report, letter)
+                self._remember(letter.item)
+            else:
+                report.already_seen += 1
+        for entry in read.feed.entries:
+            if entry.key in self._seen:
+                report.already_seen += 1
+                continue
+            outcome = entry_document(entry, self._fetcher, self._settings)
+            if isinstance(outcome.item, DeadLetter):
+                report.dead_lettered += 1
+                self._dead(report, outcome.item)
+            else:
+                data = json.dumps(article_message(outcome.item), ensure_ascii=False).encode()
+                self._publish(data)  # raises: not remembered, tried again next poll
+                report.published += 1
+                report.fallbacks += outcome.fallback is not None
+            self._remember(entry.key)
+
+    def _dead(self, report: PollReport, letter: DeadLetter) -> None:
+        report.dead_letters.append(letter)
+        self._log(f"dead letter: {letter.stage}.{letter.reason}: {letter.uri}: {letter.detail}")
+
+    def run(self, stop: threading.Event, tick_seconds: float = 1.0) -> None:
+        """Polls until ``stop`` is set, waking every ``tick_seconds`` to see what is due."""
+        while not stop.is_set():
+            report = self.poll()
+            if report.feeds_polled:
+                self._log(
+                    f"polled {report.feeds_polled} feed(s): {report.not_modified} not modified, "
+                    f"{report.feeds_failed} failed; {report.published} published, "
+                    f"{report.already_seen} already seen, {report.dead_lettered} dead-lettered"
+                )
+            stop.wait(tick_seconds)
+
+    def close(self) -> None:
+        self._fetcher.close()
