@@ -18,6 +18,7 @@ import collections
 import dataclasses
 import datetime as dt
 import hashlib
+import heapq
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
@@ -44,6 +45,8 @@ _ROLE_RANK = {"description": 0, "exemplar": 0, "article": 1}
 #: Scores are rounded before comparison and output so that the last bits of a
 #: BLAS dot product (which differ between CPUs) cannot flip a decision.
 _DECIMALS = 6
+#: Slack for bounds that skip exact scores: more than rounding and float error.
+_BOUND_MARGIN = 1e-4
 
 
 def _short_hash(*parts: str) -> str:
@@ -84,6 +87,11 @@ def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     dot = sum(weight * large.get(term, 0.0) for term, weight in small.items())
     norm = math.sqrt(sum(w * w for w in a.values())) * math.sqrt(sum(w * w for w in b.values()))
     return dot / norm if norm else 0.0
+
+
+def _row(thread_id: str, story_id: str) -> str:
+    """Key of a (thread, remembered story) row in the tracker's thread index."""
+    return f"{thread_id}\n{story_id}"
 
 
 @dataclasses.dataclass
@@ -156,6 +164,10 @@ class _StoryIndex:
             self.ids.append(story_id)
         self.matrix[self.slot[story_id]] = centroid
 
+    def discard(self, story_id: str) -> None:
+        if story_id in self.slot:
+            self.remove(story_id)
+
     def remove(self, story_id: str) -> None:
         index = self.slot.pop(story_id)
         last = len(self.ids) - 1
@@ -165,6 +177,9 @@ class _StoryIndex:
             self.ids[index] = moved
             self.slot[moved] = index
         self.ids.pop()
+
+    def rows(self) -> np.ndarray:
+        return self.matrix[: len(self.ids)]
 
     def candidates(self, vector: np.ndarray, floor: float) -> list[tuple[str, float]]:
         """Stories whose centroid similarity is at least ``floor``, with that similarity."""
@@ -193,6 +208,17 @@ class StoryTracker:
         self.stories: dict[str, _Story] = {}
         self.index = _StoryIndex(dim)
         self.threads: dict[str, _Thread] = {}
+        # (when a story closes unless it gets another article, its id): a heap,
+        # so closing costs nothing per article while no story is due. Stale
+        # entries (the story got an article since) are skipped when popped.
+        self._closing: list[tuple[float, str]] = []
+        # No emergent thread expires before this time (a lower bound).
+        self._threads_expire_after = float("-inf")
+        # Closed stories that threads remember, one row per (thread, story):
+        # one product finds the threads a new story may belong to.
+        self._remembered = _StoryIndex(dim)
+        #: Ids of the watched threads (from the configuration; never expire).
+        self._watched: set[str] = set()
         self.ensure_threads(threads)
         # Duplicate index, in processing (= event time) order for cheap ageing.
         self._dedup_log: collections.deque[tuple[float, str, str, tuple[str, ...]]] = (
@@ -225,6 +251,7 @@ class StoryTracker:
                     required,
                 )
                 existing.kind = "watched"
+                self._watched.add(spec.id)
                 continue
             self.threads[spec.id] = _Thread(
                 id=spec.id,
@@ -238,6 +265,7 @@ class StoryTracker:
                 last_active=float("-inf"),
                 created_at=float("-inf"),
             )
+            self._watched.add(spec.id)
 
     # ------------------------------------------------------------------ entry points
 
@@ -278,24 +306,33 @@ class StoryTracker:
     def expire(self, now: float) -> Iterator[Event]:
         """Closes stories and forgets threads and signatures that aged out by ``now``."""
         horizon = self.settings.story_horizon_days * DAY
-        closing = sorted(
-            (s.last_seen + horizon, s.id)
-            for s in self.stories.values()
-            if s.last_seen + horizon < now
-        )
-        for closed_at, story_id in closing:
-            story = self.stories.pop(story_id)
+        while self._closing and self._closing[0][0] < now:
+            closed_at, story_id = heapq.heappop(self._closing)
+            story = self.stories.get(story_id)
+            if story is None or story.last_seen + horizon != closed_at:
+                continue  # closed already, or it had an article since
+            del self.stories[story_id]
             self.index.remove(story_id)
             if story.thread_id in self.threads:
                 remembered = self.threads[story.thread_id].stories.get(story_id)
                 if remembered is not None:
                     remembered.centroid = story.centroid()
+                    self._remembered.put(_row(story.thread_id, story_id), remembered.centroid)
             yield self._story_record(story, "closed", closed_at)
-        thread_horizon = self.settings.thread_horizon_days * DAY
-        for thread_id in sorted(self.threads):
-            thread = self.threads[thread_id]
-            if thread.kind == "emergent" and thread.last_active + thread_horizon < now:
-                del self.threads[thread_id]
+        if self._threads_expire_after < now:
+            thread_horizon = self.settings.thread_horizon_days * DAY
+            for thread_id in sorted(self.threads):
+                thread = self.threads[thread_id]
+                if thread.kind == "emergent" and thread.last_active + thread_horizon < now:
+                    self._forget_thread(thread_id)
+            self._threads_expire_after = min(
+                (
+                    t.last_active + thread_horizon
+                    for t in self.threads.values()
+                    if t.kind == "emergent"
+                ),
+                default=float("inf"),
+            )
         idf_horizon = self.settings.idf_horizon_days * DAY
         while self._term_log and self._term_log[0][0] + idf_horizon < now:
             _, terms = self._term_log.popleft()
@@ -316,6 +353,22 @@ class StoryTracker:
                     if not members:
                         del self._by_band[key]
             self._signatures.pop(article_id, None)
+
+    def _due(self, story: _Story) -> None:
+        """Schedules the story's closing at its current last article + the horizon."""
+        horizon = self.settings.story_horizon_days * DAY
+        heapq.heappush(self._closing, (story.last_seen + horizon, story.id))
+
+    def _active(self, thread: _Thread, at: float) -> None:
+        thread.last_active = at
+        if thread.kind == "emergent":
+            expires = at + self.settings.thread_horizon_days * DAY
+            self._threads_expire_after = min(self._threads_expire_after, expires)
+
+    def _forget_thread(self, thread_id: str) -> None:
+        thread = self.threads.pop(thread_id)
+        for story_id in thread.stories:
+            self._remembered.discard(_row(thread_id, story_id))
 
     def open_stories(self) -> list[StoryRecord]:
         """Records of the stories still open: what a bounded input ends with."""
@@ -374,10 +427,20 @@ class StoryTracker:
         floor = threshold if weight == 0 else (threshold - weight) / (1 - weight)
         best: tuple[str, float] | None = None
         article_terms = self._term_weights(dict(article.features.terms)) if weight else {}
+        article_norm = math.sqrt(sum(w * w for w in article_terms.values()))
         for story_id, dense in self.index.candidates(vector, floor):
             score = dense
             if weight:
-                story_terms = self._term_weights(self.stories[story_id].terms)
+                story = self.stories[story_id]
+                # The name cosine is at most the share (by norm) of the article's
+                # weight on names the story has at all (Cauchy-Schwarz over the
+                # shared names). Most candidates fail even that bound: skip their
+                # full TF-IDF, which costs as many logarithms as the story has names.
+                shared = sum(w * w for t, w in article_terms.items() if t in story.terms)
+                bound = math.sqrt(shared) / article_norm if article_norm else 0.0
+                if (1 - weight) * dense + weight * bound < threshold - _BOUND_MARGIN:
+                    continue
+                story_terms = self._term_weights(story.terms)
                 score = _round((1 - weight) * dense + weight * _cosine(article_terms, story_terms))
             if score >= threshold and (
                 best is None or score > best[1] or (score == best[1] and story_id < best[0])
@@ -419,18 +482,21 @@ class StoryTracker:
         )
         self.stories[story.id] = story
         self.index.put(story.id, self._story_key(story))
+        self._due(story)
         return story
 
     def _join(self, story: _Story, article: EmbeddedArticle, vector: np.ndarray) -> None:
         story.vec_sum = story.vec_sum + vector
         story.size += 1
-        story.last_seen = max(story.last_seen, article.timestamp)
+        if article.timestamp > story.last_seen:
+            story.last_seen = article.timestamp
+            self._due(story)
         if len(story.article_ids) < 1000:
             story.article_ids.append(article.id)
         story.terms.update(dict(article.features.terms))
         self.index.put(story.id, self._story_key(story))
         if story.thread_id in self.threads:
-            self.threads[story.thread_id].last_active = article.timestamp
+            self._active(self.threads[story.thread_id], article.timestamp)
 
     def _thread_score(
         self, thread: _Thread, vector: np.ndarray, exclude: str
@@ -461,7 +527,7 @@ class StoryTracker:
         """Links a new story to its best thread: an alert, or a new emergent thread."""
         best: tuple[float, str] | None = None
         details: dict[str, tuple[str, _ThreadStory | None, float | None]] = {}
-        for thread_id in sorted(self.threads):
+        for thread_id in self._thread_candidates(vector):
             thread = self.threads[thread_id]
             if not thread.accepts(article.features.watch_terms):
                 continue
@@ -486,19 +552,48 @@ class StoryTracker:
             return []
         return [self._start_emergent_thread(story)]
 
+    def _thread_candidates(self, vector: np.ndarray) -> list[str]:
+        """Threads whose score could reach their threshold, in id order.
+
+        A thread's score is its best similarity over its prototype and the
+        stories it remembers (``_thread_score``). Rather than loop over every
+        thread ever started, three products find the few that come near any
+        threshold: remembered closed stories (``_remembered``), open stories
+        (their centroids, from the story index) and prototypes. The exact
+        scores are then computed for those alone, as before.
+        """
+        watched = [self.threads[t] for t in self._watched]
+        thresholds = [self.settings.emergent_thread_threshold, *(t.threshold for t in watched)]
+        floor = min(thresholds) - _BOUND_MARGIN
+        candidates: set[str] = set()
+        for row, _ in self._remembered.candidates(vector, floor):
+            candidates.add(row.split("\n", 1)[0])
+        if self.index.ids:
+            keys = self.index.rows()
+            scores = keys @ vector.astype(np.float32)
+            if self.settings.linkage != "centroid":  # rows are mean vectors: make them unit
+                scores = scores / np.maximum(np.linalg.norm(keys, axis=1), 1e-12)
+            for i in np.nonzero(scores >= floor)[0]:
+                thread_id = self.stories[self.index.ids[i]].thread_id
+                if thread_id is not None:
+                    candidates.add(thread_id)
+        candidates.update(t.id for t in watched if t.documents)  # the configured few
+        return sorted(t for t in candidates if t in self.threads)
+
     def _attach(self, story: _Story, thread: _Thread) -> None:
         story.thread_id = thread.id
         thread.stories[story.id] = _ThreadStory(story.id, story.title, story.opened_at, None)
         while len(thread.stories) > self.settings.thread_story_memory:
-            thread.stories.popitem(last=False)
-        thread.last_active = story.last_seen
+            forgotten, _ = thread.stories.popitem(last=False)
+            self._remembered.discard(_row(thread.id, forgotten))
+        self._active(thread, story.last_seen)
         thread.terms.update(story.terms)
 
     def _start_emergent_thread(self, story: _Story) -> ThreadRecord:
         emergent = [t for t in self.threads.values() if t.kind == "emergent"]
         if len(emergent) >= self.settings.max_emergent_threads:
             oldest = min(emergent, key=lambda t: (t.last_active, t.id))
-            del self.threads[oldest.id]
+            self._forget_thread(oldest.id)
         thread = _Thread(
             id="t-" + _short_hash(story.id)[:12],
             title=story.title,
@@ -750,6 +845,7 @@ class StoryTracker:
             )
             tracker.stories[story.id] = story
             tracker.index.put(story.id, tracker._story_key(story))
+            tracker._due(story)
         for t in state["threads"]:
             tracker.threads[t["id"]] = _Thread(
                 id=t["id"],
@@ -771,6 +867,12 @@ class StoryTracker:
                 last_active=t["last_active"],
                 created_at=t["created_at"],
             )
+        for thread in tracker.threads.values():
+            if thread.kind == "watched":
+                tracker._watched.add(thread.id)
+            for story_id, remembered in thread.stories.items():
+                if remembered.centroid is not None:
+                    tracker._remembered.put(_row(thread.id, story_id), remembered.centroid)
         for d in state["dedup"]:
             signature = tuple(d["minhash"])
             bands = tuple(fingerprint.lsh_keys(signature))
