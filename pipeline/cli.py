@@ -8,13 +8,16 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import apache_beam as beam
+from apache_beam.ml.inference.base import ModelHandler
 from apache_beam.options.pipeline_options import (
     PipelineOptions,
     StandardOptions,
     _BeamArgumentParser,
 )
+from apache_beam.runners.runner import PipelineResult
 
 from pipeline.graph import Job, build
 from pipeline.options import (
@@ -73,13 +76,41 @@ def pipeline_options(flags: Sequence[str]) -> PipelineOptions:
     return options
 
 
-def run(flags: Sequence[str]) -> int:
+def check_streaming_feeds(options: PipelineOptions) -> None:
+    """``--streaming --feeds`` needs ``--input_subscription`` to be a streaming job at all.
+
+    The feeds are read once at start, as ``--source`` is; what keeps the job
+    running is the subscription. Without one, every source is bounded: the
+    local streaming runner ends the job as soon as they are read, and writes
+    none of its pane files (measured), so the combination is refused.
+    """
+    tw = options.view_as(ThreadwatchOptions)
+    if options.view_as(StandardOptions).streaming and tw.feeds and not tw.input_subscription:
+        raise UsageError(
+            "--streaming with --feeds needs --input_subscription: the feeds are read once "
+            "at start, and without a subscription the job has nothing to keep running on "
+            "(it ends at once, writing no output). To follow feeds, run 'threadwatch "
+            "poll-feeds --feeds FILE --topic projects/P/topics/T' and start the job with "
+            "--streaming --input_subscription projects/P/subscriptions/S; to read the "
+            "feeds once, run without --streaming."
+        )
+
+
+def start(
+    flags: Sequence[str], handler: ModelHandler[Any, Any, Any] | None = None
+) -> tuple[Job, PipelineResult]:
+    """Checks the flags, builds the job's graph and starts it (``handler``: tests)."""
     check_flags(flags)
     options = pipeline_options(flags)
+    check_streaming_feeds(options)
     job = Job.from_options(options)
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, job)
-    result = pipeline.run()
+    build(pipeline, job, handler=handler)
+    return job, pipeline.run()
+
+
+def run(flags: Sequence[str]) -> int:
+    job, result = start(flags)
     result.wait_until_finish()
     alerts = read_jsonl(f"{job.output.rstrip('/')}/{OUTPUT_FILES['alerts']}")
     summary = summarise(counters_from_result(result), alerts)

@@ -50,7 +50,8 @@ class ThreadwatchOptions(PipelineOptions):
             default=None,
             help="Feed list read beside --source: YAML (see config/feeds.yaml) or an OPML "
             "file (.opml). Each feed is fetched once, and each new entry's page; for "
-            "polling, run 'threadwatch poll-feeds' into --input_subscription. Default: none.",
+            "polling, run 'threadwatch poll-feeds' into --input_subscription. With --streaming, "
+            "needs --input_subscription (the feeds are read once at start). Default: none.",
         )
         group.add_argument(
             "--allow_private_hosts",

@@ -281,9 +281,16 @@ def test_a_feed_entry_on_a_later_development_alerts_on_the_thread(
     assert feed_alert["article"]["url"] == treaty_url  # canonical: no utm_source
     assert feed_alert["article"]["published"] == "2025-01-17T12:00:00Z"
     assert feed_alert["article"]["published_source"] == "feed"
+    assert feed_alert["article"]["text_from"] == "page"
     assert feed_alert["article"]["source"] == "Example News"
     (rehab,) = [a for a in result.outputs["assignments"] if a["article"]["id"] == rehab_url]
     assert rehab["action"] == "opened" and rehab["thread_id"] != TREATY
+    assert rehab["article"]["text_from"] == "page"
+    seed_assignments = [
+        a for a in result.outputs["assignments"] if "://127." not in a["article"]["id"]
+    ]
+    assert len(seed_assignments) == 5
+    assert all(a["article"]["text_from"] is None for a in seed_assignments)
     c = result.counters
     assert c["items_read"] == 7 == c["articles_clustered"]
     assert (c["feeds_read"], c["feed_entries"], c["feed_entries_articles"]) == (1, 2, 2)
@@ -302,3 +309,46 @@ def test_feed_options_reach_the_job(tmp_path: Path) -> None:
     assert job.feeds is not None and not job.feeds.http.allow_private_hosts
     job = Job.from_options(PipelineOptions([*flags, "--allow_private_hosts"]))
     assert job.feeds is not None and job.feeds.http.allow_private_hosts
+
+
+def test_streaming_feeds_without_a_subscription_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli import main
+
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: http://127.0.0.1:9/feed.xml\n")
+    flags = ["run", "--streaming", "--feeds", str(path), "--source", "", "--settings", SETTINGS]
+    flags += ["--output", str(tmp_path / "out")]
+
+    assert main(flags) == 2
+    error = capsys.readouterr().err
+    assert "--streaming with --feeds needs --input_subscription" in error
+    assert "threadwatch poll-feeds" in error and "without --streaming" in error
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text_from", ["page", "entry", None])
+def test_text_from_survives_embedding_and_the_coder(text_from: str | None) -> None:
+    import numpy as np
+
+    from transforms.coders import EmbeddedArticleCoder
+    from transforms.embed import to_embedded
+    from transforms.records import Article, Features
+
+    article = Article(
+        id="a",
+        url="http://example.com/a",
+        title="T",
+        text="x",
+        published=dt.datetime(2025, 1, 17, tzinfo=dt.UTC),
+        published_source="feed",
+        features=Features("h", (1, 2), (("iran", 2),)),
+        text_from=text_from,
+    )
+    embedded = to_embedded(article, np.ones(4, dtype=np.float32))
+    coder = EmbeddedArticleCoder()
+    decoded = coder.decode(coder.encode(embedded))
+    assert decoded.text_from == text_from
+    assert decoded.ref()["text_from"] == text_from
+    assert decoded.ref() == embedded.ref()

@@ -2,19 +2,23 @@
 
 import datetime as dt
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pipeline.cli import main
-from pipeline.feed_poller import FeedPoller
+from pipeline.cli import main, start
+from pipeline.feed_poller import FeedPoller, article_message
 from tests.feed_server import FeedServer, Reply, Request
 from tests.pubsub_emulator import PROJECT
+from tests.support import REPO, SETTINGS, THREADS, CachedModelHandler
 from transforms.feeds import FeedList, FeedSpec
 from transforms.folder import json_item
 from transforms.http_fetch import FetchPolicy
-from transforms.records import RawDocument
+from transforms.records import ArticleMeta, RawDocument
 from transforms.settings import ExtractionSettings
 
 POLICY = FetchPolicy(retries=0, host_delay_seconds=0, allow_private_hosts=True)
@@ -190,7 +194,91 @@ def test_poll_feeds_publishes_article_messages_to_pubsub(
     # What the streaming job's ReadArticleMessages makes of a message: an HTML document.
     item = json_item(received[0], "message", "pubsub://x", None)
     assert isinstance(item, RawDocument) and item.media_type == "text/html"
+    # The feed's flags cross Pub/Sub: dated by the feed, text from the page.
+    assert (item.meta.origin, item.meta.text_from) == ("feed", "page")
     assert item.meta.published == dt.datetime(
         2025, 1, 17, 10 + int(item.item_id[-6]) - 1, 0, tzinfo=dt.UTC
     )
     assert server.hits("/feed.xml") == 2 and server.requests[-1].headers.get("if-none-match")
+
+
+def test_streaming_run_reads_feeds_once_then_keeps_reading_pubsub(
+    pubsub: str, server: FeedServer, tmp_path: Path, model_handler: CachedModelHandler
+) -> None:
+    """`threadwatch run --streaming --feeds F --input_subscription S`, started and cancelled.
+
+    The feed (one entry, its page a seed's July 2022 text) is read at start and
+    alerts on the watched thread; the job keeps running, and a feed article
+    published later as a message (as poll-feeds sends it, its page unusable so
+    the entry's text stood in) alerts too, with its flags kept across Pub/Sub.
+    """
+    import google.cloud.pubsub_v1 as pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    topic = publisher.topic_path(PROJECT, "stream-feed-articles")
+    subscription = subscriber.subscription_path(PROJECT, "stream-feed-articles-job")
+    publisher.create_topic(name=topic)
+    subscriber.create_subscription(name=subscription, topic=topic)
+    seeds = REPO / "seeds"
+    page_text = (seeds / "002_dc85ee8fd00bc9d9.txt").read_bytes()
+    server.route("/p/visit.txt", Reply(page_text, headers={"Content-Type": "text/plain"}))
+    item = f"<item><link>{server.url('/p/visit.txt')}</link>"
+    item += "<pubDate>Tue, 12 Jul 2022 00:00:00 GMT</pubDate></item>"
+    feed = f'<rss version="2.0"><channel><title>Site</title>{item}</channel></rss>'
+    server.route("/feed.xml", Reply(feed.encode(), headers={"Content-Type": "application/rss+xml"}))
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(f"http: {{host_delay_seconds: 0}}\nfeeds:\n  - {server.url('/feed.xml')}\n")
+    output = tmp_path / "out"
+    flags = ["--streaming", "--source", "", "--feeds", str(feeds), "--allow_private_hosts"]
+    flags += ["--input_subscription", subscription, "--output", str(output)]
+    flags += ["--threads", THREADS, "--settings", SETTINGS, "--pane_seconds", "1"]
+
+    def alerts(count: int) -> list[dict[str, Any]]:
+        written: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(written) < count:
+            time.sleep(0.5)
+            files = sorted((output / "alerts").glob("*.jsonl"))
+            written = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+        return sorted(written, key=lambda a: a["event_time"])
+
+    # The local runner's Pub/Sub reader has one worker thread and pulls with
+    # a 30 s deadline: its watermark (wall clock) moves, and a cancel returns,
+    # only when a pull does. An empty message a second (a dead letter) keeps
+    # pulls short, as traffic does on a real topic.
+    ticking = threading.Event()
+
+    def tick() -> None:
+        while not ticking.wait(1.0):
+            publisher.publish(topic, b"{}").result(timeout=30)
+
+    ticker = threading.Thread(target=tick, daemon=True)
+    job, result = start(flags, handler=model_handler)
+    ticker.start()
+    try:
+        assert job.streaming and job.feeds is not None
+        from_feed = alerts(1)
+        assert [a["article"]["id"] for a in from_feed] == [server.url("/p/visit.txt")]
+        # Still running: a feed article arriving now as a message is processed too.
+        later = RawDocument(
+            "https://example.com/ashgabat",
+            "https://example.com/ashgabat",
+            (seeds / "000_46b6a571614f8e47.txt").read_bytes(),
+            "text/plain",
+            ArticleMeta(
+                source="Semafor",
+                published=dt.datetime(2024, 10, 10, 19, 36, tzinfo=dt.UTC),
+                origin="feed",
+                text_from="entry",
+            ),
+        )
+        publisher.publish(topic, json.dumps(article_message(later)).encode()).result(timeout=30)
+        both = alerts(2)
+    finally:
+        result.cancel()
+        ticking.set()
+        ticker.join(timeout=30)
+    assert [a["article"]["id"] for a in both] == [server.url("/p/visit.txt"), later.item_id]
+    flags_kept = [(a["article"]["published_source"], a["article"]["text_from"]) for a in both]
+    assert flags_kept == [("feed", "page"), ("feed", "entry")]
+    assert server.hits("/feed.xml") == 1  # read once at start, not polled

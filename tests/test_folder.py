@@ -5,8 +5,10 @@ import json
 import pytest
 
 from transforms.errors import ConfigError
-from transforms.folder import is_article_file, parse_manifest, split_file
+from transforms.extraction import extract_article
+from transforms.folder import is_article_file, json_item, parse_manifest, split_file
 from transforms.records import DeadLetter, RawDocument
+from transforms.settings import ExtractionSettings
 
 
 def items(name: str, data: bytes | None) -> list[RawDocument | DeadLetter]:
@@ -88,3 +90,30 @@ def test_manifest_and_hidden_files_are_not_articles() -> None:
     assert not is_article_file("manifest.yaml")
     assert not is_article_file(".DS_Store")
     assert is_article_file("000_x.txt")
+
+
+FEED_BODY = " ".join(["Negotiators from both countries met again on Thursday."] * 4)
+
+
+@pytest.mark.parametrize(
+    ("flags", "origin", "text_from"),
+    [
+        # What poll-feeds sends: the feed's flags are kept.
+        ({"published_source": "feed", "text_from": "page"}, "feed", "page"),
+        ({"published_source": "fetch", "text_from": "entry"}, "fetch", "entry"),
+        # A plain JSON object, as before: its date is the document's.
+        ({}, "document", None),
+        # Values a JSON object cannot claim are ignored, like unknown fields.
+        ({"published_source": "manifest", "text_from": "cache"}, "document", None),
+        ({"published_source": ["feed"], "text_from": 1}, "document", None),
+    ],
+)
+def test_json_item_keeps_a_feed_articles_flags(
+    flags: dict[str, object], origin: str, text_from: str | None
+) -> None:
+    obj = {"id": "e1", "text": FEED_BODY, "published": "2025-01-17T10:00:00+00:00", **flags}
+    item = json_item(obj, "message", "pubsub://s#1", None)
+    assert isinstance(item, RawDocument)
+    assert (item.meta.origin, item.meta.text_from) == (origin, text_from)
+    article = extract_article(item, ExtractionSettings())
+    assert (article.published_source, article.text_from) == (origin, text_from)

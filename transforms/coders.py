@@ -55,6 +55,7 @@ class EmbeddedArticleCoder(coders.Coder):
                 "role": value.role,
                 "thread_id": value.thread_id,
                 "features": _features_to_json(value.features),
+                "text_from": value.text_from,
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -78,6 +79,7 @@ class EmbeddedArticleCoder(coders.Coder):
             thread_id=meta["thread_id"],
             features=_features_from_json(meta["features"]),
             vector=vector,
+            text_from=meta.get("text_from"),
         )
 
     def is_deterministic(self) -> bool:

@@ -67,6 +67,7 @@ def to_embedded(article: Article, vector: np.ndarray) -> EmbeddedArticle:
         thread_id=article.thread_id,
         features=article.features,
         vector=np.asarray(vector, dtype=np.float32),
+        text_from=article.text_from,
     )
 
 

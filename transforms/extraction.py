@@ -204,4 +204,5 @@ def extract_article(doc: RawDocument, settings: ExtractionSettings) -> Article:
         language=meta.language or settings.default_language,
         role=doc.role,
         thread_id=doc.thread_id,
+        text_from=meta.text_from,
     )

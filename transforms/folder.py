@@ -8,6 +8,7 @@ which hold one article per object. Every item either becomes a
 except hidden files and the manifest itself, which are not articles.
 """
 
+import dataclasses
 import json
 import posixpath
 from collections.abc import Iterator, Mapping
@@ -30,6 +31,13 @@ _MEDIA_TYPES: dict[str, MediaType] = {
 }
 _JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 _META_FIELDS = ("title", "url", "source", "published", "language", "author")
+#: Where a JSON object's ``published`` came from, when its producer says so
+#: (``published_source``): ``threadwatch poll-feeds`` sends ``feed``, or
+#: ``fetch`` for an entry dated by its fetch time. Other values are not a
+#: JSON object's to claim, and leave the default, ``document``.
+_JSON_ORIGINS = ("document", "feed", "fetch")
+#: ``text_from`` of a feed article sent as a message (``ArticleMeta.text_from``).
+_TEXT_FROM = ("page", "entry")
 
 
 def is_article_file(name: str) -> bool:
@@ -159,7 +167,13 @@ def _split_json(
 
 
 def json_item(obj: Any, item: str, uri: str, mtime: float | None) -> RawDocument | DeadLetter:
-    """One JSON object: ``text``/``body``/``content`` or ``html``, plus metadata fields."""
+    """One JSON object: ``text``/``body``/``content`` or ``html``, plus metadata fields.
+
+    A feed article sent across Pub/Sub (``threadwatch poll-feeds``) keeps its
+    flags: ``published_source`` (``feed`` or ``fetch``; else ``document``)
+    and ``text_from`` (``page`` or ``entry``). Unrecognised values are ignored,
+    like any other unknown field.
+    """
     if not isinstance(obj, dict):
         return DeadLetter(item, uri, "read", "invalid_json", "expected a JSON object")
     html = obj.get("html")
@@ -169,11 +183,19 @@ def json_item(obj: Any, item: str, uri: str, mtime: float | None) -> RawDocument
             item, uri, "read", "no_text", "object has no 'text', 'body', 'content' or 'html' string"
         )
     try:
-        meta = _meta_from(obj, item, "document")
+        meta = _meta_from(obj, item, _pick(obj.get("published_source"), _JSON_ORIGINS))
     except ValueError as exc:
         return DeadLetter(item, uri, "read", "invalid_date", str(exc))
+    text_from = obj.get("text_from")
+    if text_from in _TEXT_FROM:
+        meta = dataclasses.replace(meta, text_from=text_from)
     item_id = str(obj["id"]) if obj.get("id") not in (None, "") else item
     if isinstance(html, str):
         return RawDocument(item_id, uri, html.encode(), "text/html", meta, mtime)
     assert text is not None
     return RawDocument(item_id, uri, text.encode(), "text/plain", meta, mtime)
+
+
+def _pick(value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` when it is one of ``allowed``, else the first of them (the default)."""
+    return value if isinstance(value, str) and value in allowed else allowed[0]

@@ -3,9 +3,12 @@
 An article message is one JSON object, the same fields as a line of a
 ``.jsonl`` input file: ``text`` (or ``body``/``content``) or ``html``, with
 optional ``id``, ``title``, ``url``, ``source``, ``published``, ``language``,
-``author``. An alert message is the alert's JSON (``config/alert.schema.json``)
-with attributes ``alert_id`` (consumers de-duplicate on it: it is the same on
-every run and after a restart), ``thread_id``, ``story_id`` and ``type``.
+``author``, and, for a feed article from ``threadwatch poll-feeds``,
+``published_source`` (``feed``/``fetch``) and ``text_from`` (``page``/``entry``),
+which the article keeps (see ``transforms.folder.json_item``). An alert
+message is the alert's JSON (``config/alert.schema.json``) with attributes
+``alert_id`` (consumers de-duplicate on it: it is the same on every run and
+after a restart), ``thread_id``, ``story_id`` and ``type``.
 """
 
 import json

@@ -98,6 +98,9 @@ class Article:
     thread_id: str | None = None
     #: Set by the ``Fingerprint`` stage.
     features: Features | None = None
+    #: Feed articles only (``ArticleMeta.text_from``): ``page`` or ``entry``;
+    #: None for every other source.
+    text_from: str | None = None
 
     @property
     def timestamp(self) -> float:
@@ -124,6 +127,8 @@ class EmbeddedArticle:
     thread_id: str | None
     features: Features
     vector: Vector
+    #: ``Article.text_from``: ``page``, ``entry`` (feed articles) or None.
+    text_from: str | None = None
 
     @property
     def timestamp(self) -> float:
@@ -138,6 +143,7 @@ class EmbeddedArticle:
             "source": self.source,
             "published": iso(self.published),
             "published_source": self.published_source,
+            "text_from": self.text_from,
         }
 
 
