@@ -76,16 +76,18 @@ def pipeline_options(flags: Sequence[str]) -> PipelineOptions:
     return options
 
 
-def check_streaming_feeds(options: PipelineOptions) -> None:
-    """``--streaming --feeds`` needs ``--input_subscription`` to be a streaming job at all.
+def check_streaming_sources(options: PipelineOptions) -> None:
+    """``--streaming`` needs ``--input_subscription`` to be a streaming job at all.
 
-    The feeds are read once at start, as ``--source`` is; what keeps the job
-    running is the subscription. Without one, every source is bounded: the
-    local streaming runner ends the job as soon as they are read, and writes
-    none of its pane files (measured), so the combination is refused.
+    The folder (``--source``) and the feeds (``--feeds``) are read once at
+    start; what keeps the job running is the subscription. Without one, every
+    source is bounded: the local streaming runner ends the job as soon as they
+    are read, and writes none of its pane files (measured), so it is refused.
     """
     tw = options.view_as(ThreadwatchOptions)
-    if options.view_as(StandardOptions).streaming and tw.feeds and not tw.input_subscription:
+    if not options.view_as(StandardOptions).streaming or tw.input_subscription:
+        return
+    if tw.feeds:
         raise UsageError(
             "--streaming with --feeds needs --input_subscription: the feeds are read once "
             "at start, and without a subscription the job has nothing to keep running on "
@@ -94,6 +96,13 @@ def check_streaming_feeds(options: PipelineOptions) -> None:
             "--streaming --input_subscription projects/P/subscriptions/S; to read the "
             "feeds once, run without --streaming."
         )
+    raise UsageError(
+        "--streaming needs --input_subscription: the folder is read once at start, and "
+        "without a subscription the job has nothing to keep running on (it ends at once, "
+        "writing no output). To follow a folder, run 'threadwatch watch' and start the "
+        "job with --streaming --input_subscription projects/P/subscriptions/S; to read "
+        "the folder once, run without --streaming."
+    )
 
 
 def start(
@@ -102,7 +111,7 @@ def start(
     """Checks the flags, builds the job's graph and starts it (``handler``: tests)."""
     check_flags(flags)
     options = pipeline_options(flags)
-    check_streaming_feeds(options)
+    check_streaming_sources(options)
     job = Job.from_options(options)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, job, handler=handler)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests import golden
 from tests.support import REPO, read_jsonl
 
@@ -96,3 +98,17 @@ def test_help_lists_the_threadwatch_options() -> None:
     assert done.returncode == 0
     for flag in ("--source", "--threads", "--settings", "--output"):
         assert flag in done.stdout
+
+
+def test_streaming_a_folder_without_a_subscription_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The local streaming runner would end such a job at once, writing nothing."""
+    from pipeline.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", "--streaming", "--source", "seeds", "--output", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "--streaming needs --input_subscription" in error
+    assert "threadwatch watch" in error and "without --streaming" in error
+    assert not out.exists()
