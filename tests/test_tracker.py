@@ -263,3 +263,23 @@ def test_shared_names_decide_between_two_events_that_read_alike() -> None:
     actions = {a.article["id"]: (a.action, a.story_id) for a in of(Assignment, events)}
     assert actions["b"][0] == "opened"  # 0.6 * 0.7 + 0.4 * 0 < 0.5
     assert actions["c"] == ("joined", story_id_for("a"))
+
+
+def test_a_big_story_keeps_only_its_most_frequent_names() -> None:
+    """Scoring a story costs its names: a story of many articles must not hoard them."""
+    t = tracker(dataclasses.replace(SETTINGS, story_threshold=0.5, story_term_limit=10))
+    event = unit("summit")
+    articles = [
+        article(
+            f"a{i}",
+            near(event, 0.9, f"s{i}"),
+            i * 0.01,
+            text=f"Leaders met in Geneva. Geneva talks went on. Delegate Name{i:02d} spoke. " * 2,
+        )
+        for i in range(40)
+    ]
+    events = t.observe_all(articles)
+    assert [a.action for a in of(Assignment, events)].count("joined") == 39
+    (story,) = t.stories.values()
+    assert len(story.terms) <= 20  # cut back to 10 whenever it passes twice that
+    assert story.terms.most_common(1)[0][0] == "geneva"  # in every article: always kept

@@ -56,6 +56,10 @@ class ClusteringSettings:
     emergent_thread_threshold: float = 0.6
     #: Most recent stories remembered per thread for matching new stories.
     thread_story_memory: int = 50
+    #: Names (salient terms) a story keeps for its TF-IDF score: its most
+    #: frequent ones. A story that grows past twice this many is cut back to
+    #: it, so scoring a big story costs no more than a small one.
+    story_term_limit: int = 200
     #: Upper bound on emergent threads kept; the least recently active go first.
     max_emergent_threads: int = 10000
     #: Estimated Jaccard similarity of word shingles for a near-duplicate.
@@ -91,6 +95,8 @@ class ClusteringSettings:
                 raise ValueError(f"{name} must not be negative")
         if self.thread_story_memory < 1 or self.max_emergent_threads < 0:
             raise ValueError("thread_story_memory must be >= 1, max_emergent_threads >= 0")
+        if self.story_term_limit < 1:
+            raise ValueError(f"story_term_limit must be >= 1, got {self.story_term_limit}")
 
 
 @dataclasses.dataclass(frozen=True)

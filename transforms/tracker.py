@@ -494,6 +494,10 @@ class StoryTracker:
         if len(story.article_ids) < 1000:
             story.article_ids.append(article.id)
         story.terms.update(dict(article.features.terms))
+        limit = self.settings.story_term_limit
+        if len(story.terms) > 2 * limit:
+            kept = sorted(story.terms.items(), key=lambda item: (-item[1], item[0]))[:limit]
+            story.terms = collections.Counter(dict(kept))
         self.index.put(story.id, self._story_key(story))
         if story.thread_id in self.threads:
             self._active(self.threads[story.thread_id], article.timestamp)
