@@ -49,17 +49,12 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-class _FetchFeedsFn(beam.DoFn):
-    """One host's feeds, in turn → their entries (+ dead letters)."""
+class _FetchingFn(beam.DoFn):
+    """A DoFn with one HTTP client per worker instance: its connections are reused."""
 
     def __init__(self, policy: FetchPolicy) -> None:
         self._policy = policy
         self._fetcher: HttpFetcher | None = None
-        self._feeds = counter("feeds_read")
-        self._failed = counter("feeds_dead_lettered")
-        self._entries = counter("feed_entries")
-        self._dead_entries = counter("feed_entries_dead_lettered")
-        self._items = counter("items_read")
 
     def setup(self) -> None:
         self._fetcher = HttpFetcher(self._policy)
@@ -67,6 +62,18 @@ class _FetchFeedsFn(beam.DoFn):
     def teardown(self) -> None:
         if self._fetcher is not None:
             self._fetcher.close()
+
+
+class _FetchFeedsFn(_FetchingFn):
+    """One host's feeds, in turn → their entries (+ dead letters)."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        super().__init__(policy)
+        self._feeds = counter("feeds_read")
+        self._failed = counter("feeds_dead_lettered")
+        self._entries = counter("feed_entries")
+        self._dead_entries = counter("feed_entries_dead_lettered")
+        self._items = counter("items_read")
 
     def process(self, element: tuple[str, Iterable[tuple[int, FeedSpec]]]) -> Iterator[Any]:
         assert self._fetcher is not None
@@ -109,24 +116,16 @@ class _DropDuplicateEntriesFn(beam.DoFn):
         yield kept
 
 
-class _FetchArticlesFn(beam.DoFn):
+class _FetchArticlesFn(_FetchingFn):
     """One host's entries, in turn → raw documents (page, or the entry's own text)."""
 
     def __init__(self, policy: FetchPolicy, settings: ExtractionSettings) -> None:
-        self._policy = policy
+        super().__init__(policy)
         self._settings = settings
-        self._fetcher: HttpFetcher | None = None
         self._articles = counter("feed_entries_articles")
         self._fallback = counter("feed_entries_fallback")
         self._dead_entries = counter("feed_entries_dead_lettered")
         self._items = counter("items_read")
-
-    def setup(self) -> None:
-        self._fetcher = HttpFetcher(self._policy)
-
-    def teardown(self) -> None:
-        if self._fetcher is not None:
-            self._fetcher.close()
 
     def process(self, element: tuple[str, Iterable[FeedEntry]]) -> Iterator[Any]:
         entries = sorted(element[1], key=lambda e: (e.position, e.index))
