@@ -283,3 +283,24 @@ def test_a_big_story_keeps_only_its_most_frequent_names() -> None:
     (story,) = t.stories.values()
     assert len(story.terms) <= 20  # cut back to 10 whenever it passes twice that
     assert story.terms.most_common(1)[0][0] == "geneva"  # in every article: always kept
+
+
+def test_a_long_thread_keeps_only_its_most_frequent_names() -> None:
+    """A thread collects the names of every story on it: bounded like a story's."""
+    t = tracker(dataclasses.replace(SETTINGS, story_term_limit=5))
+    stories = [
+        article(
+            f"s{i}",
+            near(THREAD, 0.8, f"v{i}"),
+            i * 10.0,  # each a new story, after the last one closed
+            text=f"Talks in Moscow and Tehran went on. Envoy Person{i:02d} met Official{i:02d}. "
+            * 2,
+            watch=RU_IR,
+        )
+        for i in range(30)
+    ]
+    events = t.observe_all(stories)
+    assert len(of(Alert, events)) == 30  # each story is a new one on the watched thread
+    thread = t.threads["ru-ir"]
+    assert len(thread.terms) <= 10
+    assert {"moscow", "tehran"} <= set(thread.terms)  # on every story: always kept

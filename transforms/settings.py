@@ -56,9 +56,10 @@ class ClusteringSettings:
     emergent_thread_threshold: float = 0.6
     #: Most recent stories remembered per thread for matching new stories.
     thread_story_memory: int = 50
-    #: Names (salient terms) a story keeps for its TF-IDF score: its most
-    #: frequent ones. A story that grows past twice this many is cut back to
-    #: it, so scoring a big story costs no more than a small one.
+    #: Names (salient terms) a story keeps for its TF-IDF score, and a thread
+    #: for explaining its alerts: the most frequent ones. Past twice this many
+    #: they are cut back to it, so a big story costs no more than a small one
+    #: to score, and neither grows without bound.
     story_term_limit: int = 200
     #: Upper bound on emergent threads kept; the least recently active go first.
     max_emergent_threads: int = 10000

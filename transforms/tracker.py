@@ -365,6 +365,14 @@ class StoryTracker:
             expires = at + self.settings.thread_horizon_days * DAY
             self._threads_expire_after = min(self._threads_expire_after, expires)
 
+    def _bounded(self, terms: collections.Counter[str]) -> collections.Counter[str]:
+        """The most frequent ``story_term_limit`` names once there are twice as many."""
+        limit = self.settings.story_term_limit
+        if len(terms) <= 2 * limit:
+            return terms
+        kept = sorted(terms.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return collections.Counter(dict(kept))
+
     def _forget_thread(self, thread_id: str) -> None:
         thread = self.threads.pop(thread_id)
         for story_id in thread.stories:
@@ -494,10 +502,7 @@ class StoryTracker:
         if len(story.article_ids) < 1000:
             story.article_ids.append(article.id)
         story.terms.update(dict(article.features.terms))
-        limit = self.settings.story_term_limit
-        if len(story.terms) > 2 * limit:
-            kept = sorted(story.terms.items(), key=lambda item: (-item[1], item[0]))[:limit]
-            story.terms = collections.Counter(dict(kept))
+        story.terms = self._bounded(story.terms)
         self.index.put(story.id, self._story_key(story))
         if story.thread_id in self.threads:
             self._active(self.threads[story.thread_id], article.timestamp)
@@ -592,6 +597,7 @@ class StoryTracker:
             self._remembered.discard(_row(thread.id, forgotten))
         self._active(thread, story.last_seen)
         thread.terms.update(story.terms)
+        thread.terms = self._bounded(thread.terms)
 
     def _start_emergent_thread(self, story: _Story) -> ThreadRecord:
         emergent = [t for t in self.threads.values() if t.kind == "emergent"]
