@@ -17,6 +17,7 @@ import base64
 import collections
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import heapq
 import json
@@ -87,6 +88,11 @@ def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     dot = sum(weight * large.get(term, 0.0) for term, weight in small.items())
     norm = math.sqrt(sum(w * w for w in a.values())) * math.sqrt(sum(w * w for w in b.values()))
     return dot / norm if norm else 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _tf(count: int) -> float:
+    return 1.0 + math.log(count)
 
 
 def _row(thread_id: str, story_id: str) -> str:
@@ -434,8 +440,10 @@ class StoryTracker:
         weight = self.settings.sparse_weight
         floor = threshold if weight == 0 else (threshold - weight) / (1 - weight)
         best: tuple[str, float] | None = None
-        article_terms = self._term_weights(dict(article.features.terms)) if weight else {}
-        article_norm = math.sqrt(sum(w * w for w in article_terms.values()))
+        idf: dict[str, float] = {}  # one logarithm per name for all candidates
+        article_terms = self._term_weights(dict(article.features.terms), idf) if weight else {}
+        squares = [(t, w * w) for t, w in article_terms.items()]
+        article_norm = math.sqrt(sum(w2 for _, w2 in squares))
         for story_id, dense in self.index.candidates(vector, floor):
             score = dense
             if weight:
@@ -444,11 +452,11 @@ class StoryTracker:
                 # weight on names the story has at all (Cauchy-Schwarz over the
                 # shared names). Most candidates fail even that bound: skip their
                 # full TF-IDF, which costs as many logarithms as the story has names.
-                shared = sum(w * w for t, w in article_terms.items() if t in story.terms)
+                shared = sum(w2 for t, w2 in squares if t in story.terms)
                 bound = math.sqrt(shared) / article_norm if article_norm else 0.0
                 if (1 - weight) * dense + weight * bound < threshold - _BOUND_MARGIN:
                     continue
-                story_terms = self._term_weights(story.terms)
+                story_terms = self._term_weights(story.terms, idf)
                 score = _round((1 - weight) * dense + weight * _cosine(article_terms, story_terms))
             if score >= threshold and (
                 best is None or score > best[1] or (score == best[1] and story_id < best[0])
@@ -456,13 +464,25 @@ class StoryTracker:
                 best = (story_id, score)
         return best
 
-    def _term_weights(self, counts: Mapping[str, int]) -> dict[str, float]:
+    def _term_weights(
+        self, counts: Mapping[str, int], idf: dict[str, float] | None = None
+    ) -> dict[str, float]:
+        """TF-IDF weights: (1 + log count) * (log((N + 1) / (df + 1)) + 1).
+
+        ``idf`` caches the second factor across the calls of one decision
+        (the document frequencies do not change within it).
+        """
         documents = len(self._term_log) + 1
-        return {
-            term: (1.0 + math.log(count)) * (math.log((documents + 1) / (self._df[term] + 1)) + 1)
-            for term, count in counts.items()
-            if count > 0
-        }
+        cache = {} if idf is None else idf
+        weights: dict[str, float] = {}
+        for term, count in counts.items():
+            if count <= 0:
+                continue
+            factor = cache.get(term)
+            if factor is None:
+                factor = cache[term] = math.log((documents + 1) / (self._df[term] + 1)) + 1
+            weights[term] = _tf(count) * factor
+        return weights
 
     def _count_terms(self, article: EmbeddedArticle) -> None:
         terms = tuple(sorted(t for t, _ in article.features.terms))
