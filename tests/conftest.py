@@ -29,16 +29,40 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def guarded(self: socket.socket, address: Any) -> Any:
         if self.family in (socket.AF_INET, socket.AF_INET6):
             host = address[0]
-            try:
-                loopback = ipaddress.ip_address(host).is_loopback
-            except ValueError:
-                loopback = host == "localhost"
-            if not loopback:
+            if not _is_loopback(host):
                 raise OSError(f"test tried to reach {host}: only loopback is allowed")
         return real_connect(self, address)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve_loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # A name lookup is itself traffic (to the resolver), and its answer
+        # would differ between machines: in tests only localhost and address
+        # literals resolve, on every machine alike.
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and not _is_loopback(name) and not _is_address(name):
+            raise socket.gaierror(socket.EAI_NONAME, f"test tried to resolve {name}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve_loopback_only)
     yield
+
+
+def _is_address(host: str) -> bool:
+    """An address literal: resolving it is local (connecting is guarded above)."""
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @pytest.fixture(scope="module")
