@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.watch import message_for
+from transforms.atomic import replace_text
 from transforms.errors import ItemError
 from transforms.feeds import FeedList, FeedSpec, entry_document, feed_dead_letter, read_feed
 from transforms.http_fetch import HttpFetcher
@@ -124,10 +125,7 @@ class FeedPoller:
             },
             "seen": list(self._seen),
         }
-        self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self._state_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state, ensure_ascii=False))
-        temporary.replace(self._state_path)
+        replace_text(self._state_path, json.dumps(state, ensure_ascii=False))
 
     def _remember(self, key: str) -> None:
         self._seen[key] = None

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from transforms.atomic import replace_text
 from transforms.folder import is_article_file, split_file
 from transforms.read import file_uri, load_folder_manifest
 from transforms.records import DeadLetter, RawDocument
@@ -91,10 +92,7 @@ class FolderWatcher:
                 published += 1
             self._seen[name] = current[name]
         if self.state_path is not None:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.state_path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(self._seen, sort_keys=True))
-            temporary.replace(self.state_path)
+            replace_text(self.state_path, json.dumps(self._seen, sort_keys=True))
         return published
 
     def run(self, interval_seconds: float, stop: threading.Event) -> None:

@@ -38,6 +38,7 @@ from apache_beam.transforms.userstate import (
 from apache_beam.transforms.window import BoundedWindow, GlobalWindows, TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
+from transforms.atomic import read_bytes, replace_bytes
 from transforms.coders import EmbeddedArticleCoder
 from transforms.metrics import count_dead_letter, counter
 from transforms.records import (
@@ -51,7 +52,6 @@ from transforms.records import (
     ThreadRecord,
 )
 from transforms.settings import ClusteringSettings, ThreadSpec
-from transforms.sinks import read_bytes, write_bytes_atomically
 from transforms.tracker import StoryTracker
 
 ASSIGNMENTS = "assignments"
@@ -171,7 +171,7 @@ class _TrackStoriesFn(beam.DoFn):
         now = self._clock()  # processing time, only to pace the writes
         if self._state_path and (final or now - self._last_snapshot >= self._state_every):
             # Every step by default: a restart resumes exactly where this left off.
-            write_bytes_atomically(self._state_path, snapshot)
+            replace_bytes(self._state_path, snapshot)
             self._last_snapshot = now
 
         buffer.clear()

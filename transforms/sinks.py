@@ -6,14 +6,14 @@ temporary name and renamed into place so a reader never sees half a file.
 
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms import trigger
 from apache_beam.transforms.window import GlobalWindows
+
+from transforms.atomic import replace_lines
 
 
 class JsonRecord(Protocol):
@@ -28,33 +28,7 @@ def json_line(record: JsonRecord) -> tuple[str, str]:
 
 
 def write_atomically(path: str, lines: Iterable[str]) -> None:
-    write_bytes_atomically(path, b"".join(line.encode() + b"\n" for line in lines))
-
-
-def write_bytes_atomically(path: str, data: bytes) -> None:
-    """Writes to a temporary name beside ``path``, then renames it into place.
-
-    A reader (or a restarted job) sees the old file or the new one, never
-    half of one. Works on every Beam filesystem (local, ``gs://``).
-    """
-    directory = path.rsplit("/", 1)[0] if "/" in path else "."
-    if not FileSystems.exists(directory):
-        FileSystems.mkdirs(directory)
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
-    with FileSystems.create(temporary) as handle:
-        handle.write(data)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([temporary], [path])
-
-
-def read_bytes(path: str) -> bytes | None:
-    """The file's bytes, or None when it does not exist (any Beam filesystem)."""
-    if not FileSystems.exists(path):
-        return None
-    with FileSystems.open(path) as handle:
-        data: bytes = handle.read()
-    return data
+    replace_lines(path, lines)
 
 
 class _WriteSortedFn(beam.DoFn):
