@@ -25,6 +25,7 @@ from pipeline.config import load_settings, load_threads
 from pipeline.feeds_config import load_feeds
 from pipeline.options import ThreadwatchOptions
 from transforms.cluster import ClusterStories
+from transforms.commit import CommitState
 from transforms.embed import EmbedArticles, make_handler
 from transforms.errors import ConfigError
 from transforms.extract import ExtractText, Fingerprint
@@ -35,6 +36,7 @@ from transforms.read import ReadSeedFolder, file_uri
 from transforms.records import Article, ArticleMeta, RawDocument
 from transforms.settings import Settings, ThreadSpec
 from transforms.sinks import WriteOutputs
+from transforms.state_store import Outbox, StateStore, staging_folder
 
 #: Thread documents sort before every article; their own time is irrelevant.
 THREAD_DOCUMENT_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -200,6 +202,7 @@ def build_graph(
         "duplicates": events["duplicates"],
         "threads": events["threads"],
         "dead_letters": dead | "AllDeadLetters" >> beam.Flatten(),
+        "state": events["state"],
     }
 
 
@@ -208,6 +211,23 @@ def build(
 ) -> None:
     """The full job: the graph plus its sinks (files, and the alert topic if any)."""
     outputs = build_graph(pipeline, job, handler=handler)
-    _ = outputs | "WriteOutputs" >> WriteOutputs(job.output, job.pane_seconds)
+    write_outputs(outputs, job)
     if job.alert_topic:
         _ = outputs["alerts"] | "PublishAlerts" >> PublishAlerts(job.alert_topic)
+
+
+def write_outputs(outputs: dict[str, beam.pvalue.PCollection[Any]], job: Job) -> None:
+    """The file sinks; in batch with ``--state``, staged and committed with the state.
+
+    Before the graph is built, a commit that a crash interrupted is finished
+    and staging left by a run that never committed is discarded
+    (``StateStore.recover``), so the staging folder this run uses is fresh.
+    """
+    if not job.state_path or job.streaming:
+        _ = outputs | "WriteOutputs" >> WriteOutputs(job.output, job.pane_seconds)
+        return
+    store = StateStore(job.state_path)
+    store.recover(job.output)
+    outbox = Outbox(staging_folder(job.output, store.load().last_seq + 1), job.output)
+    written = outputs | "WriteOutputs" >> WriteOutputs(outbox.staging)
+    _ = (outputs["state"], written) | "CommitState" >> CommitState(job.state_path, outbox)

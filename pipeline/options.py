@@ -64,9 +64,10 @@ class ThreadwatchOptions(PipelineOptions):
         group.add_argument(
             "--state",
             default=None,
-            help="Tracker state snapshot (local path or gs://…), written after every clustering "
-            "step and read at start: stop and restart a job without repeating or losing "
-            "alerts, and carry threads from one run to the next. Default: none.",
+            help="Tracker state (local path or gs://…), read at start: stop, crash or restart "
+            "a job without losing or repeating alerts, and carry threads from one run to the "
+            "next. Batch: committed with the outputs at the end. Streaming: each step is "
+            "journaled beside it (PATH.journal/). Default: none.",
         )
         group.add_argument(
             "--input_subscription",
@@ -90,11 +91,11 @@ class ThreadwatchOptions(PipelineOptions):
         group.add_argument(
             "--state_every_seconds",
             type=float,
-            default=0.0,
-            help="Write the --state snapshot at most this often (processing time). 0: after "
-            "every clustering step, so a stop loses nothing. Larger values write less; after a "
-            "restart the last interval is processed again and its alerts re-sent with the same "
-            "alert_id. Default: %(default)s",
+            default=60.0,
+            help="Streaming: rewrite the whole --state snapshot at most this often (processing "
+            "time); between snapshots each step only appends its articles to the journal, so a "
+            "step costs what it adds, not the history. After a restart the journaled steps are "
+            "replayed and their alerts re-sent with the same alert_id. Default: %(default)s",
         )
         group.add_argument(
             "--flush_every_seconds",

@@ -10,14 +10,14 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.config import load_settings, load_threads
-from pipeline.graph import Job, build_graph
+from pipeline.graph import Job, build_graph, write_outputs
 from pipeline.summary import counters_from_result
 from transforms.embed import SentenceTransformerHandler
 from transforms.folder import split_file
 from transforms.read import file_uri, load_folder_manifest
 from transforms.records import RawDocument
 from transforms.settings import EmbeddingSettings, Settings
-from transforms.sinks import OUTPUT_FILES, WriteOutputs
+from transforms.sinks import OUTPUT_FILES
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -85,7 +85,7 @@ def run_job(
     if documents is not None:
         docs = pipeline | "TestDocuments" >> beam.Create(list(documents), reshuffle=True)
     outputs = build_graph(pipeline, job, documents=docs, handler=handler)
-    _ = outputs | "WriteOutputs" >> WriteOutputs(job.output)
+    write_outputs(outputs, job)
     result = pipeline.run()
     result.wait_until_finish()
     folder = Path(job.output)

@@ -3,17 +3,26 @@
 Every embedded article is keyed to one shard and buffered in ``BagState``. An
 event-time timer fires once the watermark has passed the buffered articles;
 the articles at or before the timer's time are sorted by (role, event time,
-id) and fed to the ``StoryTracker``, whose state lives in ``ValueState``
-between firings. Because the watermark guarantees that nothing earlier is
-still on its way, the tracker sees the same order whatever the arrival order,
-bundling or worker count.
+id) and fed to the ``StoryTracker``. Because the watermark guarantees that
+nothing earlier is still on its way, the tracker sees the same order whatever
+the arrival order, bundling or worker count.
 
-With ``state_path`` (local or any Beam filesystem) the tracker's state is
-also written there, atomically, after every firing (or at most every
-``state_every_seconds`` of processing time, and always at the end of a
-bounded input), and a job whose state is empty starts from it: a restarted
-job goes on where the last one stopped, treating articles it already
-processed as duplicates (``same_id``) instead of alerting on them again.
+What a step costs does not grow with history. The tracker stays in memory
+between firings (one per worker, like a model: ``_TrackerCache``); Beam
+state holds a snapshot, rewritten only every ``compact_every`` articles, and
+a journal bag of the items of each step since, so a worker that restarts or
+a bundle that is retried rebuilds exactly the same tracker (snapshot plus
+replay: the tracker is deterministic in its input order). A version counter
+in state tells whether the cached tracker is the one state describes.
+
+With ``state_path`` (local or any Beam filesystem; ``transforms.state_store``)
+the state also outlives the job. Streaming: each step appends its items to
+the state's journal before its outputs leave this stage, and the snapshot is
+rewritten every ``state_every_seconds``; a restart replays the journal and
+emits the alerts of the replayed steps again, with the same ``alert_id``
+(alert files are named by it, so they are written once). Batch: the final
+snapshot goes out on the ``state`` output, and ``CommitState`` writes it only
+after every output file is written, together with them (see the store).
 
 ``flush_every_seconds`` only decides how often the timer fires, never the
 order: ``None`` (bounded input) fires once, at the end of the input; in
@@ -22,6 +31,7 @@ watermark passing an article.
 """
 
 import math
+import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -38,7 +48,6 @@ from apache_beam.transforms.userstate import (
 from apache_beam.transforms.window import BoundedWindow, GlobalWindows, TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.atomic import read_bytes, replace_bytes
 from transforms.coders import EmbeddedArticleCoder
 from transforms.metrics import count_dead_letter, counter
 from transforms.records import (
@@ -52,7 +61,8 @@ from transforms.records import (
     ThreadRecord,
 )
 from transforms.settings import ClusteringSettings, ThreadSpec
-from transforms.tracker import StoryTracker
+from transforms.state_store import StateStore
+from transforms.tracker import StoryTracker, order_key
 
 ASSIGNMENTS = "assignments"
 DUPLICATES = "duplicates"
@@ -60,6 +70,11 @@ ALERTS = "alerts"
 STORIES = "stories"
 THREADS = "threads"
 DEAD_LETTER = "dead_letter"
+STATE = "state"
+#: Beam state rewrites the tracker's snapshot after this many journaled items.
+COMPACT_EVERY = 2000
+_VERSION = struct.Struct(">Q")
+_CODER = EmbeddedArticleCoder()
 _TAGS = {
     Assignment: ASSIGNMENTS,
     Duplicate: DUPLICATES,
@@ -79,11 +94,43 @@ def shard_key(article: EmbeddedArticle) -> str:
     return "all"
 
 
+class _TrackerCache:
+    """The worker's tracker between firings, valid only for the state version it matches."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.tracker: StoryTracker | None = None
+
+    def get(self, version: int | None) -> StoryTracker | None:
+        if version is None or version != self.version:
+            return None
+        return self.tracker
+
+    def put(self, version: int, tracker: StoryTracker) -> None:
+        self.version, self.tracker = version, tracker
+
+    def invalidate(self) -> None:
+        """Called before the tracker changes: a failure mid-step leaves no stale entry."""
+        self.version, self.tracker = None, None
+
+
+def _pack(version: int, article: EmbeddedArticle) -> bytes:
+    return _VERSION.pack(version) + _CODER.encode(article)
+
+
+def _unpack(entry: bytes) -> tuple[int, EmbeddedArticle]:
+    (version,) = _VERSION.unpack_from(entry)
+    return version, _CODER.decode(entry[_VERSION.size :])
+
+
 class _TrackStoriesFn(beam.DoFn):
     # State and timer parameters are typed Any: Beam injects runtime objects
     # whose declared defaults (StateParam, TimerParam) mypy cannot reconcile.
     BUFFER = BagStateSpec("buffer", EmbeddedArticleCoder())
-    TRACKER = ReadModifyWriteStateSpec("tracker", BytesCoder())
+    SNAPSHOT = ReadModifyWriteStateSpec("snapshot", BytesCoder())
+    JOURNAL = BagStateSpec("journal", BytesCoder())
+    JOURNALED = ReadModifyWriteStateSpec("journaled", VarIntCoder())
+    VERSION = ReadModifyWriteStateSpec("version", VarIntCoder())
     NEXT_FLUSH = ReadModifyWriteStateSpec("next_flush", VarIntCoder())
     FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
 
@@ -93,7 +140,8 @@ class _TrackStoriesFn(beam.DoFn):
         threads: Sequence[ThreadSpec],
         flush_every_seconds: float | None,
         state_path: str | None = None,
-        state_every_seconds: float = 0.0,
+        state_every_seconds: float = 60.0,
+        compact_every: int = COMPACT_EVERY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
@@ -101,13 +149,18 @@ class _TrackStoriesFn(beam.DoFn):
         self._flush_every = flush_every_seconds
         self._state_path = state_path
         self._state_every = state_every_seconds
+        self._compact_every = compact_every
         self._clock = clock
-        self._last_snapshot = float("-inf")
         self._clustered = counter("articles_clustered")
         self._opened = counter("stories_opened")
         self._duplicates = counter("duplicates")
         self._alerts = counter("alerts")
         self._emergent = counter("threads_emergent")
+
+    def setup(self) -> None:
+        self._cache = _TrackerCache()
+        self._store = StateStore(self._state_path) if self._state_path else None
+        self._last_snapshot = self._clock()
 
     def _flush_micros(self, article: EmbeddedArticle, window: BoundedWindow) -> int:
         """When the timer must fire for this article, in whole milliseconds.
@@ -144,35 +197,42 @@ class _TrackStoriesFn(beam.DoFn):
         fired: Any = beam.DoFn.TimestampParam,
         window: Any = beam.DoFn.WindowParam,
         buffer: Any = beam.DoFn.StateParam(BUFFER),
-        tracker_state: Any = (beam.DoFn.StateParam(TRACKER)),
+        snapshot: Any = beam.DoFn.StateParam(SNAPSHOT),
+        journal: Any = beam.DoFn.StateParam(JOURNAL),
+        journaled: Any = beam.DoFn.StateParam(JOURNALED),
+        version_state: Any = beam.DoFn.StateParam(VERSION),
         next_flush: Any = beam.DoFn.StateParam(NEXT_FLUSH),
         flush: Any = beam.DoFn.TimerParam(FLUSH),
     ) -> Iterator[Any]:
         items = list(buffer.read())
-        due = [a for a in items if self._flush_micros(a, window) <= fired.micros]
+        due = sorted(
+            (a for a in items if self._flush_micros(a, window) <= fired.micros), key=order_key
+        )
         rest = [a for a in items if self._flush_micros(a, window) > fired.micros]
 
-        saved = tracker_state.read()
-        if saved is None and self._state_path:
-            saved = read_bytes(self._state_path)  # a snapshot of an earlier run
-        tracker = (
-            StoryTracker.from_bytes(saved, self._settings, self._threads)
-            if saved is not None
-            else StoryTracker(self._settings, self._threads)
-        )
-        for event in tracker.observe_all(due):
-            yield self._output(event)
+        tracker, version, replayed = self._restore(snapshot, journal, version_state)
+        self._cache.invalidate()
+        events: list[Event] = [*replayed, *tracker.observe_all(due)]
         final = fired.micros >= window.max_timestamp().micros // 1000 * 1000
         if final:
-            for record in tracker.open_stories():
-                yield self._output(record)
-        snapshot = tracker.to_bytes()
-        tracker_state.write(snapshot)
-        now = self._clock()  # processing time, only to pace the writes
-        if self._state_path and (final or now - self._last_snapshot >= self._state_every):
-            # Every step by default: a restart resumes exactly where this left off.
-            replace_bytes(self._state_path, snapshot)
-            self._last_snapshot = now
+            events.extend(tracker.open_stories())
+        if due:
+            version += 1
+            version_state.write(version)
+            for article in due:
+                journal.add(_pack(version, article))
+            journaled.write((journaled.read() or 0) + len(due))
+        if final or (journaled.read() or 0) >= self._compact_every:
+            snapshot.write(tracker.to_bytes())
+            journal.clear()
+            journaled.write(0)
+        state_out = self._persist(tracker, version, due, final)
+        self._cache.put(version, tracker)
+
+        for event in events:
+            yield self._output(event)
+        if state_out is not None:
+            yield beam.pvalue.TaggedOutput(STATE, state_out)
 
         buffer.clear()
         next_flush.clear()
@@ -182,6 +242,59 @@ class _TrackStoriesFn(beam.DoFn):
             target = min(self._flush_micros(a, window) for a in rest)
             flush.set(Timestamp(micros=target))
             next_flush.write(target)
+
+    def _restore(
+        self, snapshot: Any, journal: Any, version_state: Any
+    ) -> tuple[StoryTracker, int, list[Event]]:
+        """The tracker as state describes it, its version, and alerts to emit again."""
+        version = version_state.read()
+        cached = self._cache.get(version)
+        if cached is not None:
+            return cached, version, []
+        if version is not None:  # a new worker, or a retried bundle: rebuild from state
+            saved = snapshot.read()
+            tracker = self._tracker(saved)
+            steps: dict[int, list[EmbeddedArticle]] = {}
+            for entry in journal.read():
+                step, article = _unpack(entry)
+                steps.setdefault(step, []).append(article)
+            for step in sorted(steps):
+                tracker.observe_all(steps[step])
+            return tracker, version, []
+        if self._store is None:
+            return StoryTracker(self._settings, self._threads), 0, []
+        # The job's first firing: go on from the stored state of an earlier run.
+        loaded = self._store.load()
+        tracker = self._tracker(loaded.tracker)
+        replayed: list[Event] = []
+        for _, articles in loaded.steps:
+            # These steps' outputs may not have left before the crash: their
+            # alerts go out again, with the same ids (files named by alert_id).
+            replayed += [e for e in tracker.observe_all(articles) if isinstance(e, Alert)]
+        snapshot.write(tracker.to_bytes())
+        version_state.write(loaded.last_seq)
+        return tracker, loaded.last_seq, replayed
+
+    def _tracker(self, saved: bytes | None) -> StoryTracker:
+        if saved is None:
+            return StoryTracker(self._settings, self._threads)
+        return StoryTracker.from_bytes(saved, self._settings, self._threads)
+
+    def _persist(
+        self, tracker: StoryTracker, version: int, due: Sequence[EmbeddedArticle], final: bool
+    ) -> tuple[int, bytes] | None:
+        """Writes the file state (streaming), or returns it for ``CommitState`` (batch)."""
+        if self._store is None:
+            return None
+        if self._flush_every is None:  # batch: committed with the outputs, after them
+            return (version, tracker.to_bytes()) if final else None
+        if due:
+            self._store.append(version, due)  # before this step's outputs leave
+        now = self._clock()  # processing time, only to pace the snapshots
+        if final or now - self._last_snapshot >= self._state_every:
+            self._store.commit(tracker.to_bytes(), version)
+            self._last_snapshot = now
+        return None
 
     def _output(self, event: Event) -> Any:
         if isinstance(event, Assignment):
@@ -208,7 +321,9 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
     Thread documents (descriptions and exemplars, role ``description`` or
     ``exemplar``) go through the same input and are processed before any
     article. Outputs are tagged: ``assignments`` (main), ``duplicates``,
-    ``alerts``, ``stories``, ``threads``, ``dead_letter``.
+    ``alerts``, ``stories``, ``threads``, ``dead_letter``, and ``state``: in
+    batch with a ``state_path``, the final ``(sequence, snapshot)`` for
+    ``CommitState``.
     """
 
     def __init__(
@@ -217,7 +332,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         threads: Sequence[ThreadSpec],
         flush_every_seconds: float | None = None,
         state_path: str | None = None,
-        state_every_seconds: float = 0.0,
+        state_every_seconds: float = 60.0,
     ) -> None:
         super().__init__()
         self._settings = settings
@@ -241,5 +356,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
                     self._state_path,
                     self._state_every,
                 )
-            ).with_outputs(DUPLICATES, ALERTS, STORIES, THREADS, DEAD_LETTER, main=ASSIGNMENTS)
+            ).with_outputs(
+                DUPLICATES, ALERTS, STORIES, THREADS, DEAD_LETTER, STATE, main=ASSIGNMENTS
+            )
         )

@@ -141,10 +141,15 @@ class WriteOutputs(beam.PTransform):  # type: ignore[type-arg]
         self._pane_seconds = pane_seconds
 
     def expand(self, outputs: Any) -> Any:
-        for name, filename in OUTPUT_FILES.items():
-            _ = outputs[name] | f"Write_{name}" >> WriteJsonLines(
+        written = [
+            outputs[name]
+            | f"Write_{name}"
+            >> WriteJsonLines(
                 f"{self._folder}/{filename}",
                 self._pane_seconds,
                 pane_records=1 if name == "alerts" else 100,  # alerts: as soon as they happen
             )
-        return beam.pvalue.PDone(next(iter(outputs.values())).pipeline)
+            for name, filename in OUTPUT_FILES.items()
+        ]
+        # The paths written: what waits for every file (``CommitState``) reads them.
+        return written | "FilesWritten" >> beam.Flatten()

@@ -38,9 +38,10 @@ from transforms.records import (
     StoryRecord,
     ThreadRecord,
 )
+from transforms.seen_ids import SeenIds
 from transforms.settings import ClusteringSettings, ThreadSpec
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: every id ever seen (``seen``), for same_id at any age
 DAY = 86400.0
 _ROLE_RANK = {"description": 0, "exemplar": 0, "article": 1}
 #: Scores are rounded before comparison and output so that the last bits of a
@@ -231,6 +232,8 @@ class StoryTracker:
             collections.deque()
         )
         self._by_id: dict[str, str] = {}
+        #: Every id ever processed (never ages out): a replay is ``same_id`` however old.
+        self._seen = SeenIds()
         self._by_hash: dict[str, str] = {}
         self._by_band: dict[str, list[str]] = collections.defaultdict(list)
         self._signatures: dict[str, tuple[int, ...]] = {}
@@ -401,7 +404,7 @@ class StoryTracker:
 
     def _find_duplicate(self, article: EmbeddedArticle) -> Duplicate | None:
         features = article.features
-        if article.id in self._by_id:
+        if article.id in self._by_id or article.id in self._seen:
             return self._duplicate(article, article.id, "same_id", 1.0)
         original = self._by_hash.get(features.exact_hash)
         if original is not None:
@@ -420,6 +423,7 @@ class StoryTracker:
         bands = tuple(fingerprint.lsh_keys(article.features.minhash))
         self._dedup_log.append((article.timestamp, article.id, article.features.exact_hash, bands))
         self._by_id[article.id] = article.id
+        self._seen.add(article.id)
         self._by_hash.setdefault(article.features.exact_hash, article.id)
         for key in bands:
             self._by_band[key].append(article.id)
@@ -648,7 +652,7 @@ class StoryTracker:
         story or is dead-lettered with the reason.
         """
         assert self.clock is not None
-        if article.id in self._by_id:
+        if article.id in self._by_id or article.id in self._seen:
             # Seen before: a replay after a restart, or the same item sent twice.
             return [self._duplicate(article, article.id, "same_id", 1.0)]
         lateness = self.clock - article.timestamp
@@ -839,6 +843,7 @@ class StoryTracker:
                 }
                 for ts, aid, digest, _ in self._dedup_log
             ],
+            "seen": self._seen.encode(),
         }
         return json.dumps(state, allow_nan=True).encode()
 
@@ -912,6 +917,7 @@ class StoryTracker:
             for key in bands:
                 tracker._by_band[key].append(d["id"])
             tracker._signatures[d["id"]] = signature
+        tracker._seen = SeenIds.decode(state["seen"])
         for entry in state["terms"]:
             terms = tuple(entry["terms"])
             tracker._term_log.append((entry["ts"], terms))
