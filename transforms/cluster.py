@@ -333,6 +333,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         flush_every_seconds: float | None = None,
         state_path: str | None = None,
         state_every_seconds: float = 60.0,
+        compact_every: int = COMPACT_EVERY,
     ) -> None:
         super().__init__()
         self._settings = settings
@@ -340,6 +341,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         self._flush_every = flush_every_seconds
         self._state_path = state_path
         self._state_every = state_every_seconds
+        self._compact_every = compact_every
 
     def expand(self, articles: beam.pvalue.PCollection[EmbeddedArticle]) -> Any:
         return (
@@ -355,6 +357,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
                     self._flush_every,
                     self._state_path,
                     self._state_every,
+                    self._compact_every,
                 )
             ).with_outputs(
                 DUPLICATES, ALERTS, STORIES, THREADS, DEAD_LETTER, STATE, main=ASSIGNMENTS
