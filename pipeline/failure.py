@@ -65,14 +65,17 @@ def describe_failure(exc: BaseException) -> str:
 
 
 class QuietBeamErrors(logging.Filter):
-    """Drops Beam's own error records (the failure's traceback, logged before it is raised).
+    """Drops Beam's error records that carry a traceback (the failure, logged before it is raised).
 
     The command line reports the failure itself, in one line; ``--verbose``
-    removes this filter and prints the traceback as well.
+    removes this filter and prints the traceback as well. Beam's other
+    errors and warnings pass.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name.startswith("apache_beam") and record.levelno >= logging.ERROR)
+        beam_error = record.name.startswith("apache_beam") and record.levelno >= logging.ERROR
+        has_traceback = bool(record.exc_info) or "Traceback" in record.getMessage()
+        return not (beam_error and has_traceback)
 
 
 def configure_logging(verbose: bool) -> None:

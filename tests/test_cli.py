@@ -1,6 +1,7 @@
 """``threadwatch`` as a user runs it: a subprocess, from the repository root or elsewhere."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.failure import describe_failure
+from pipeline.failure import QuietBeamErrors, describe_failure
+from pipeline.options import project_path
 from pipeline.summary import summarise
 from tests import golden
 from tests.support import REPO, read_jsonl
@@ -267,6 +269,28 @@ def test_failure_line_follows_the_exception_chain() -> None:
             raise RuntimeError("job failed") from inner
     except RuntimeError as outer:
         assert describe_failure(outer).startswith("pipeline failed in Fingerprint: TypeError")
+
+
+def test_beam_tracebacks_stay_off_stderr_unless_verbose() -> None:
+    quiet = QuietBeamErrors()
+
+    def record(name: str, level: int, message: str, traced: bool = False) -> logging.LogRecord:
+        exc_info = (ValueError, ValueError("x"), None) if traced else None
+        return logging.LogRecord(name, level, __file__, 1, message, None, exc_info)
+
+    assert not quiet.filter(record("apache_beam.runners.common", logging.ERROR, "x", traced=True))
+    assert not quiet.filter(
+        record("apache_beam.runners.direct.executor", logging.ERROR, "Traceback (most recent …")
+    )
+    assert quiet.filter(record("apache_beam.runners.direct.executor", logging.ERROR, "Giving up"))
+    assert quiet.filter(record("apache_beam.io", logging.WARNING, "x", traced=True))
+    assert quiet.filter(record("pipeline.watch", logging.ERROR, "x", traced=True))
+
+
+def test_defaults_are_the_projects_files_and_fall_back_to_the_current_folder() -> None:
+    assert project_path("seeds") == str(REPO / "seeds")
+    assert project_path("config/threads.yaml") == str(REPO / "config" / "threads.yaml")
+    assert project_path("config/not-shipped.yaml") == "config/not-shipped.yaml"
 
 
 def test_streaming_a_folder_without_a_subscription_is_a_usage_error(
