@@ -1,12 +1,13 @@
 """``threadwatch``: the command line. The only place that turns errors into exit codes.
 
-Exit codes: 0 success; 1 the pipeline failed; 2 bad usage or configuration
-(the message names the file and key).
+Exit codes: 0 success; 1 the pipeline failed (one line names the stage and
+the error; ``--verbose`` adds the traceback); 2 bad usage or configuration
+(the message names the file and key, or the flag), found before any work.
 """
 
 import argparse
-import logging
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,13 +20,17 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.runners.runner import PipelineResult
 
+from pipeline.failure import configure_logging, describe_failure
 from pipeline.graph import Job, build
 from pipeline.options import (
     BATCH_RUNNER,
     DEFAULT_SETTINGS,
     STREAMING_RUNNER,
     ThreadwatchOptions,
+    project_path,
 )
+from pipeline.preflight import SourceError, check_source, no_threads_warning
+from pipeline.state_check import check_state_file
 from pipeline.summary import counters_from_result, read_jsonl, summarise
 from transforms.errors import ConfigError
 from transforms.sinks import OUTPUT_FILES
@@ -108,11 +113,21 @@ def check_streaming_sources(options: PipelineOptions) -> None:
 def start(
     flags: Sequence[str], handler: ModelHandler[Any, Any, Any] | None = None
 ) -> tuple[Job, PipelineResult]:
-    """Checks the flags, builds the job's graph and starts it (``handler``: tests)."""
+    """Checks the flags, builds the job's graph and starts it (``handler``: tests).
+
+    Everything a user can get wrong is checked here, before the pipeline
+    runs: flags, configuration, the source folder and the state file.
+    """
     check_flags(flags)
     options = pipeline_options(flags)
     check_streaming_sources(options)
     job = Job.from_options(options)
+    check_source(job.source)
+    if job.state_path:
+        check_state_file(job.state_path, job.settings.clustering, job.threads)
+    warning = no_threads_warning(job, options.view_as(ThreadwatchOptions).threads)
+    if warning:
+        print(f"threadwatch: warning: {warning}", file=sys.stderr)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, job, handler=handler)
     return job, pipeline.run()
@@ -122,7 +137,7 @@ def run(flags: Sequence[str]) -> int:
     job, result = start(flags)
     result.wait_until_finish()
     alerts = read_jsonl(f"{job.output.rstrip('/')}/{OUTPUT_FILES['alerts']}")
-    summary = summarise(counters_from_result(result), alerts)
+    summary = summarise(counters_from_result(result), alerts, watched=len(job.threads))
     print("\n".join(summary.lines()))
     print(f"outputs in {job.output}/: {', '.join(OUTPUT_FILES.values())}")
     return EXIT_OK
@@ -143,7 +158,7 @@ def evaluate(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--settings",
-        default=DEFAULT_SETTINGS,
+        default=project_path(DEFAULT_SETTINGS),
         help="settings file; '' for built-in defaults (default: %(default)s)",
     )
     parser.add_argument(
@@ -230,7 +245,7 @@ def onnx_export(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--settings",
-        default=DEFAULT_SETTINGS,
+        default=project_path(DEFAULT_SETTINGS),
         help="settings whose embedding.model is exported (default: %(default)s)",
     )
     args = parser.parse_args(list(argv))
@@ -309,7 +324,7 @@ def poll_feeds(argv: Sequence[str]) -> int:
     )
     parser.add_argument(
         "--settings",
-        default=DEFAULT_SETTINGS,
+        default=project_path(DEFAULT_SETTINGS),
         help="settings whose extraction limits decide page or entry text (default: %(default)s)",
     )
     parser.add_argument(
@@ -365,6 +380,12 @@ def _run_help() -> str:
         "--streaming, …).",
     )
     ThreadwatchOptions._add_argparse_args(parser)
+    parser.add_argument_group("output").add_argument(
+        "--verbose",
+        action="store_true",
+        help="On a failure, print the full traceback (and Beam's error log) as well as "
+        "the one line naming the failed stage.",
+    )
     return parser.format_help()
 
 
@@ -378,13 +399,17 @@ commands:
   poll-feeds  poll feeds and publish new entries' articles to a Pub/Sub topic (for --streaming)
   onnx-export  export the embedding model to ONNX (optionally int8)
 
-'threadwatch <command> --help' for the options of a command.
+'threadwatch <command> --help' for the options of a command; any command
+takes --verbose: on a failure, the full traceback besides the one-line error.
+exit codes: 0 done; 1 failed (the failed stage and error); 2 bad usage or configuration.
 """
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    verbose = "--verbose" in args[1:]
+    args = args[:1] + [a for a in args[1:] if a != "--verbose"]
+    configure_logging(verbose)
     if not args or args[0] in ("-h", "--help"):
         print(USAGE)
         return EXIT_OK if args else EXIT_USAGE
@@ -406,11 +431,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "onnx-export":
             return onnx_export(rest)
         raise UsageError(f"unknown command {command!r}\n{USAGE}")
-    except (UsageError, ConfigError) as exc:
+    except (UsageError, ConfigError, SourceError) as exc:
         print(f"threadwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a failed run: one line naming the stage, not a traceback
+        if verbose:
+            traceback.print_exc()
+        hint = "" if verbose else " (--verbose for the traceback)"
+        print(f"threadwatch: {describe_failure(exc)}{hint}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from transforms.settings import (
     ClusteringSettings,
     EmbeddingSettings,
     ExtractionSettings,
+    SettingError,
     Settings,
     ThreadSpec,
 )
@@ -98,7 +99,10 @@ def _build(cls: type, data: Any, path: str, prefix: str) -> Any:
         values[key] = _coerce(value, hints[key], path, full)
     try:
         return cls(**values)
-    except ValueError as exc:
+    except SettingError as exc:  # one setting out of range: name its full key
+        key = f"{prefix}.{exc.name}" if prefix else exc.name
+        raise ConfigError(path, exc.message, key=key) from None
+    except ValueError as exc:  # a rule over several settings: name the section
         raise ConfigError(path, str(exc), key=prefix or None) from None
 
 
@@ -192,7 +196,9 @@ def load_threads(path: str) -> list[ThreadSpec]:
         if threshold is not None:
             threshold = _coerce(threshold, float, path, f"{where}.threshold")
             if not -1 <= threshold <= 1:
-                raise ConfigError(path, "must be between -1 and 1", key=f"{where}.threshold")
+                raise ConfigError(
+                    path, f"must be between -1 and 1 (got {threshold})", key=f"{where}.threshold"
+                )
         specs.append(
             ThreadSpec(
                 id=thread_id,

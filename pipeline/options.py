@@ -2,9 +2,14 @@
 
 Every flag also works on a managed runner: paths may be local or any Beam
 filesystem (``gs://…``), and nothing here reads the environment.
+
+The defaults of ``--source``, ``--threads`` and ``--settings`` are the
+project's own ``seeds/`` and ``config/`` files, found from the packages'
+location (``project_path``), so ``threadwatch run`` works from any folder.
 """
 
 import argparse
+from pathlib import Path
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -16,6 +21,22 @@ BATCH_RUNNER = "FnApiRunner"
 STREAMING_RUNNER = "BundleBasedDirectRunner"
 
 
+def project_path(relative: str) -> str:
+    """A default input of the project (``seeds``, ``config/…``), from any working folder.
+
+    The files live in the repository beside the ``pipeline`` package (a source
+    checkout, or the editable install ``scripts/setup`` makes), so they are
+    looked up there rather than in the current folder. They are not package
+    data: README, docs, tests and the deploy image all name ``config/`` and
+    ``seeds/`` at the repository root, and the watchlist is meant to be edited
+    in place. Where the package is installed without the repository (a wheel in
+    site-packages, as in the deploy image) the name stays relative, to the
+    current folder, as before: the image's working folder holds ``config/``.
+    """
+    candidate = Path(__file__).resolve().parent.parent / relative
+    return str(candidate) if candidate.exists() else relative
+
+
 class ThreadwatchOptions(PipelineOptions):
     """What to read, how to decide, where to write."""
 
@@ -24,18 +45,18 @@ class ThreadwatchOptions(PipelineOptions):
         group = parser.add_argument_group("threadwatch")
         group.add_argument(
             "--source",
-            default=DEFAULT_SOURCE,
+            default=project_path(DEFAULT_SOURCE),
             help="Folder of article files (.txt, .md, .html, .json, .jsonl) with an optional "
             "manifest.yaml. Empty string: read no folder. Default: %(default)s",
         )
         group.add_argument(
             "--threads",
-            default=DEFAULT_THREADS,
+            default=project_path(DEFAULT_THREADS),
             help="Watchlist of threads (YAML). Default: %(default)s",
         )
         group.add_argument(
             "--settings",
-            default=DEFAULT_SETTINGS,
+            default=project_path(DEFAULT_SETTINGS),
             help="Thresholds, horizons, limits and model (YAML). Empty string: built-in "
             "defaults. Default: %(default)s",
         )

@@ -25,6 +25,8 @@ def counters_from_result(result: Any) -> dict[str, int]:
 class Summary:
     counters: Mapping[str, int]
     alerts: tuple[Mapping[str, Any], ...]
+    #: Threads of the watchlist; None: not known here (the line names emergent ones only).
+    watched: int | None = None
 
     def get(self, name: str) -> int:
         return int(self.counters.get(name, 0))
@@ -46,8 +48,7 @@ class Summary:
             f"  dead-lettered:   {get('dead_letters')}"
             + _breakdown(self.counters, "dead_letters."),
             f"stories opened:    {get('stories_opened')}",
-            f"threads:           {get('threads_emergent')} emergent"
-            f" (+ the watched threads of the watchlist)",
+            f"threads:           {get('threads_emergent')} emergent" + self._watched_part(),
             f"alerts:            {get('alerts')}",
         ]
         out.extend(self.feed_lines())
@@ -56,6 +57,13 @@ class Summary:
         for alert in self.alerts:
             out.append(format_alert(alert))
         return out
+
+    def _watched_part(self) -> str:
+        if self.watched is None:
+            return ""
+        if not self.watched:
+            return ", 0 watched (the watchlist is empty)"
+        return f", {self.watched} watched"
 
     @property
     def feeds_accounted(self) -> bool:
@@ -121,5 +129,9 @@ def read_jsonl(path: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle.read().decode().splitlines() if line.strip()]
 
 
-def summarise(counters: Mapping[str, int], alerts: Iterable[Mapping[str, Any]]) -> Summary:
-    return Summary(dict(counters), tuple(alerts))
+def summarise(
+    counters: Mapping[str, int],
+    alerts: Iterable[Mapping[str, Any]],
+    watched: int | None = None,
+) -> Summary:
+    return Summary(dict(counters), tuple(alerts), watched)

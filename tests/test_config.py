@@ -7,6 +7,7 @@ import pytest
 from pipeline.config import load_settings, load_threads
 from tests.support import SETTINGS, THREADS
 from transforms.errors import ConfigError
+from transforms.settings import ExtractionSettings, SettingError
 
 
 def write(tmp_path: Path, text: str, name: str = "threads.yaml") -> str:
@@ -65,7 +66,7 @@ def test_invalid_thread_entries_name_the_key(tmp_path: Path, text: str, key: str
     [
         ("clustering:\n  story_treshold: 0.5\n", "clustering.story_treshold"),
         ("clustering:\n  story_threshold: yes\n", "clustering.story_threshold"),
-        ("clustering:\n  story_threshold: 3\n", "clustering"),
+        ("clustering:\n  story_threshold: 3\n", "clustering.story_threshold"),
         ("extraction:\n  max_bytes: 1.5\n", "extraction.max_bytes"),
         ("embeddings:\n  model: x\n", "embeddings"),
     ],
@@ -75,6 +76,72 @@ def test_invalid_settings_name_the_key(tmp_path: Path, text: str, key: str) -> N
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     assert info.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("extraction:\n  max_bytes: -5\n", "extraction.max_bytes: must be ≥ 1 (got -5)"),
+        ("extraction:\n  max_bytes: 0\n", "extraction.max_bytes: must be ≥ 1 (got 0)"),
+        ("extraction:\n  min_words: -1\n", "extraction.min_words: must be ≥ 0 (got -1)"),
+        (
+            "extraction:\n  default_language: ''\n",
+            "extraction.default_language: must be a language tag such as 'en' or 'pt-BR' (got '')",
+        ),
+        (
+            "clustering:\n  story_threshold: 3\n",
+            "clustering.story_threshold: must be between -1 and 1 (got 3.0)",
+        ),
+        (
+            "clustering:\n  near_duplicate_threshold: -0.5\n",
+            "clustering.near_duplicate_threshold: must be between 0 and 1 (got -0.5)",
+        ),
+        (
+            "clustering:\n  sparse_weight: 1\n",
+            "clustering.sparse_weight: must be ≥ 0 and < 1 (got 1.0)",
+        ),
+        (
+            "clustering:\n  story_horizon_days: -1\n",
+            "clustering.story_horizon_days: must be ≥ 0 (got -1.0)",
+        ),
+        (
+            "clustering:\n  story_horizon_days: .nan\n",
+            "clustering.story_horizon_days: must be a finite number (got nan)",
+        ),
+        (
+            "clustering:\n  dedup_horizon_days: .inf\n",
+            "clustering.dedup_horizon_days: must be a finite number (got inf)",
+        ),
+        (
+            "clustering:\n  thread_story_memory: 0\n",
+            "clustering.thread_story_memory: must be ≥ 1 (got 0)",
+        ),
+        (
+            "clustering:\n  max_emergent_threads: -1\n",
+            "clustering.max_emergent_threads: must be ≥ 0 (got -1)",
+        ),
+        (
+            "clustering:\n  linkage: single\n",
+            "clustering.linkage: must be one of 'centroid', 'average' (got 'single')",
+        ),
+        ("embedding:\n  max_chars: 0\n", "embedding.max_chars: must be ≥ 1 (got 0)"),
+        ("embedding:\n  model: ' '\n", "embedding.model: must not be empty"),
+    ],
+)
+def test_out_of_range_settings_name_file_key_and_value(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text, "settings.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == f"{path}: {message}"
+    assert info.value.key == message.split(":", 1)[0]
+
+
+def test_settings_made_in_code_are_range_checked_too() -> None:
+    with pytest.raises(SettingError) as info:
+        ExtractionSettings(max_bytes=-5)
+    assert (info.value.name, info.value.message) == ("max_bytes", "must be ≥ 1 (got -5)")
 
 
 def test_exemplar_paths_are_relative_to_the_watchlist(tmp_path: Path) -> None:

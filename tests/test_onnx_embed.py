@@ -165,18 +165,18 @@ def test_factory_picks_the_configured_backend(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("yaml", "message"),
     [
-        ("embedding:\n  backend: tensorflow\n", "backend must be one of"),
-        ("embedding:\n  backend: onnx\n", "backend onnx needs onnx_model"),
-        ("embedding:\n  max_seq_length: 2\n", "max_seq_length must be between"),
-        ("embedding:\n  threads: -1\n", "threads must be 0"),
-        ("embedding:\n  encode_batch_size: 0\n", "encode_batch_size must be at least 1"),
-        ("embedding:\n  min_batch_size: 8\n  max_batch_size: 4\n", "batch sizes must satisfy"),
+        ("embedding:\n  backend: tensorflow\n", "backend: must be one of"),
+        ("embedding:\n  backend: onnx\n", "onnx_model: backend onnx needs onnx_model"),
+        ("embedding:\n  max_seq_length: 2\n", "max_seq_length: must be between 8 and 8192"),
+        ("embedding:\n  threads: -1\n", "threads: must be ≥ 0"),
+        ("embedding:\n  encode_batch_size: 0\n", "encode_batch_size: must be ≥ 1"),
+        ("embedding:\n  min_batch_size: 8\n  max_batch_size: 4\n", "max_batch_size: must be ≥"),
     ],
 )
 def test_embedding_settings_are_validated(tmp_path: Path, yaml: str, message: str) -> None:
     path = tmp_path / "settings.yaml"
     path.write_text(yaml)
-    with pytest.raises(ConfigError, match=rf"settings\.yaml: embedding: {message}"):
+    with pytest.raises(ConfigError, match=rf"settings\.yaml: embedding\.{message}"):
         load_settings(str(path))
 
 

@@ -6,6 +6,9 @@ reads a file or an environment variable itself.
 """
 
 import dataclasses
+import math
+import re
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,37 +75,15 @@ class ClusteringSettings:
     allowed_lateness_hours: float = 24.0
 
     def __post_init__(self) -> None:
-        if self.linkage not in ("centroid", "average"):
-            raise ValueError(f"linkage must be 'centroid' or 'average', got {self.linkage!r}")
-        if not 0.0 <= self.sparse_weight < 1.0:
-            raise ValueError(f"sparse_weight must be in [0, 1), got {self.sparse_weight}")
-        for name in (
-            "story_threshold",
-            "thread_threshold",
-            "emergent_thread_threshold",
-            "near_duplicate_threshold",
-        ):
-            value = getattr(self, name)
-            if not -1.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be between -1 and 1, got {value}")
-        for name in (
-            "story_horizon_days",
-            "thread_horizon_days",
-            "dedup_horizon_days",
-            "allowed_lateness_hours",
-            "idf_horizon_days",
-        ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
-        if self.thread_story_memory < 1 or self.max_emergent_threads < 0:
-            raise ValueError("thread_story_memory must be >= 1, max_emergent_threads >= 0")
-        if self.story_term_limit < 1:
-            raise ValueError(f"story_term_limit must be >= 1, got {self.story_term_limit}")
+        _check_clustering(self)
 
 
 @dataclasses.dataclass(frozen=True)
 class ExtractionSettings:
     """Limits and choices for reading and cleaning input items."""
+
+    def __post_init__(self) -> None:
+        _check_extraction(self)
 
     #: Files larger than this are dead-lettered unread.
     max_bytes: int = 5_000_000
@@ -147,27 +128,108 @@ class EmbeddingSettings:
     threads: int = 0
 
     def __post_init__(self) -> None:
-        if self.backend not in EMBEDDING_BACKENDS:
-            raise ValueError(
-                f"backend must be one of {', '.join(EMBEDDING_BACKENDS)}, got {self.backend!r}"
-            )
-        if self.backend == "onnx" and not self.onnx_model:
-            raise ValueError(
-                "backend onnx needs onnx_model: a folder written by 'threadwatch onnx-export'"
-            )
-        if self.max_seq_length is not None and not 8 <= self.max_seq_length <= 8192:
-            raise ValueError(
-                f"max_seq_length must be between 8 and 8192, got {self.max_seq_length}"
-            )
-        for name in ("max_chars", "encode_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.threads < 0:
-            raise ValueError(
-                f"threads must be 0 (the library's default) or more, got {self.threads}"
-            )
-        if not 1 <= self.min_batch_size <= self.max_batch_size:
-            raise ValueError("batch sizes must satisfy 1 <= min_batch_size <= max_batch_size")
+        _check_embedding(self)
+
+
+# ------------------------------------------------------------------ validation
+#
+# Every setting has a range, checked when the object is made (from YAML or in
+# code), and a violation names the field so that ``pipeline.config`` can name
+# the file and the full key: ``settings.yaml: extraction.max_bytes: must be ≥ 1
+# (got -5)``. A value outside its range would not fail: it would quietly
+# dead-letter every article or never close a story.
+
+
+class SettingError(ValueError):
+    """One setting is out of its range; ``name`` is the field, ``message`` what is wrong."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        self.message = message
+        super().__init__(f"{name}: {message}")
+
+
+#: A language tag as BCP 47 writes one (``en``, ``pt-BR``, ``zh-Hant``).
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+def _finite(settings: Any) -> None:
+    """NaN passes no comparison and infinity every one: neither is a usable setting."""
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SettingError(field.name, f"must be a finite number (got {value})")
+
+
+def _at_least(settings: Any, low: float, *names: str) -> None:
+    for name in names:
+        value = getattr(settings, name)
+        if value is not None and value < low:
+            raise SettingError(name, f"must be ≥ {low} (got {value})")
+
+
+def _between(settings: Any, low: float, high: float, *names: str) -> None:
+    for name in names:
+        value = getattr(settings, name)
+        if value is not None and not low <= value <= high:
+            raise SettingError(name, f"must be between {low} and {high} (got {value})")
+
+
+def _one_of(settings: Any, name: str, choices: tuple[str, ...]) -> None:
+    value = getattr(settings, name)
+    if value not in choices:
+        known = ", ".join(repr(c) for c in choices)
+        raise SettingError(name, f"must be one of {known} (got {value!r})")
+
+
+def _check_clustering(s: ClusteringSettings) -> None:
+    _finite(s)
+    _one_of(s, "linkage", ("centroid", "average"))
+    if not 0.0 <= s.sparse_weight < 1.0:
+        raise SettingError("sparse_weight", f"must be ≥ 0 and < 1 (got {s.sparse_weight})")
+    _between(s, -1, 1, "story_threshold", "thread_threshold", "emergent_thread_threshold")
+    _between(s, 0, 1, "near_duplicate_threshold")  # an estimated Jaccard similarity
+    _at_least(
+        s,
+        0,
+        "idf_horizon_days",
+        "story_horizon_days",
+        "thread_horizon_days",
+        "dedup_horizon_days",
+        "allowed_lateness_hours",
+        "max_emergent_threads",
+    )
+    _at_least(s, 1, "thread_story_memory", "story_term_limit")
+
+
+def _check_extraction(s: ExtractionSettings) -> None:
+    _finite(s)
+    _at_least(s, 1, "max_bytes")
+    _at_least(s, 0, "min_words")
+    if not _LANGUAGE_TAG.match(s.default_language):
+        raise SettingError(
+            "default_language",
+            f"must be a language tag such as 'en' or 'pt-BR' (got {s.default_language!r})",
+        )
+
+
+def _check_embedding(s: EmbeddingSettings) -> None:
+    if not s.model.strip():
+        raise SettingError("model", "must not be empty")
+    _one_of(s, "backend", EMBEDDING_BACKENDS)
+    if s.backend == "onnx" and not s.onnx_model:
+        raise SettingError(
+            "onnx_model",
+            "backend onnx needs onnx_model: a folder written by 'threadwatch onnx-export'",
+        )
+    _between(s, 8, 8192, "max_seq_length")
+    _at_least(s, 1, "max_chars", "encode_batch_size", "min_batch_size")
+    _at_least(s, 0, "threads")  # 0: the library's default
+    if s.max_batch_size < s.min_batch_size:
+        raise SettingError(
+            "max_batch_size",
+            f"must be ≥ min_batch_size (got {s.max_batch_size} < {s.min_batch_size})",
+        )
 
 
 @dataclasses.dataclass(frozen=True)

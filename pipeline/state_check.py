@@ -1,0 +1,67 @@
+"""Checks the ``--state`` snapshot at start-up, before any article is read or embedded.
+
+The clustering stage reads the snapshot only when it first fires, that is
+after the whole input has been read, cleaned and embedded. A corrupt,
+truncated or incompatible file found there wastes all that work and ends in a
+traceback; found here it is a configuration error (exit 2) naming the file and
+what is wrong with it. The check decodes the file the way the stage will
+(``StoryTracker.from_bytes``), so a file that passes here loads there.
+
+A missing file is fine: it is the first run, and the stage will write it.
+"""
+
+import json
+from collections.abc import Sequence
+
+from transforms.atomic import read_bytes
+from transforms.errors import ConfigError
+from transforms.settings import ClusteringSettings, ThreadSpec
+from transforms.tracker import STATE_VERSION, StoryTracker
+
+_FRESH_START = "delete it (or name another --state) to start without it"
+
+
+class StateFileError(ConfigError):
+    """The ``--state`` file exists but cannot be resumed from."""
+
+
+def check_state_file(
+    path: str, settings: ClusteringSettings, threads: Sequence[ThreadSpec]
+) -> None:
+    """Raises ``StateFileError`` unless ``path`` is absent or a snapshot this version loads."""
+    try:
+        data = read_bytes(path)
+    except OSError as exc:  # a folder, no permission, an unreachable bucket…
+        raise StateFileError(path, f"cannot be read: {exc.strerror or exc}") from None
+    if data is None:
+        return
+    if not data.strip():
+        raise StateFileError(path, f"is empty, not a tracker state snapshot; {_FRESH_START}")
+    try:
+        StoryTracker.from_bytes(data, settings, threads)
+    except UnicodeDecodeError:
+        raise StateFileError(
+            path, f"is corrupt: not UTF-8 JSON, so not a tracker state snapshot; {_FRESH_START}"
+        ) from None
+    except json.JSONDecodeError as exc:
+        # The input ran out: at its very end, or inside a string that never closes.
+        if exc.pos >= len(data.rstrip()) or exc.msg.startswith("Unterminated string"):
+            what = f"is truncated: its JSON ends after {len(data)} bytes, before it is complete"
+        else:
+            what = f"is corrupt: invalid JSON at byte {exc.pos} ({exc.msg})"
+        raise StateFileError(path, f"{what}; {_FRESH_START}") from None
+    except ValueError as exc:
+        if "version" in str(exc):
+            raise StateFileError(
+                path,
+                f"is incompatible: {exc} (this threadwatch reads version {STATE_VERSION}); "
+                f"{_FRESH_START}",
+            ) from None
+        raise StateFileError(path, f"is corrupt: {exc}; {_FRESH_START}") from None
+    except (KeyError, TypeError, AttributeError, IndexError, AssertionError) as exc:
+        # Valid JSON of the wrong shape: a missing field, a list for an object…
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise StateFileError(
+            path,
+            f"is not a tracker state snapshot this version can read ({detail}); {_FRESH_START}",
+        ) from None
