@@ -5,7 +5,8 @@ after the whole input has been read, cleaned and embedded. A corrupt,
 truncated or incompatible file found there wastes all that work and ends in a
 traceback; found here it is a configuration error (exit 2) naming the file and
 what is wrong with it. The check decodes the file the way the stage will
-(``StoryTracker.from_bytes``), so a file that passes here loads there.
+(``StateStore.load``, then ``StoryTracker.from_bytes`` of its snapshot), so a
+state that passes here loads there; its journal steps are decoded too.
 
 A missing file is fine: it is the first run, and the stage will write it.
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from transforms.atomic import read_bytes
 from transforms.errors import ConfigError
 from transforms.settings import ClusteringSettings, ThreadSpec
+from transforms.state_store import StateError, StateStore
 from transforms.tracker import STATE_VERSION, StoryTracker
 
 _FRESH_START = "delete it (or name another --state) to start without it"
@@ -37,6 +39,13 @@ def check_state_file(
         return
     if not data.strip():
         raise StateFileError(path, f"is empty, not a tracker state snapshot; {_FRESH_START}")
+    try:
+        loaded = StateStore(path).load()
+    except StateError as exc:
+        raise StateFileError(exc.path, f"{exc.problem}; {_FRESH_START}") from None
+    if loaded.tracker is None:
+        return
+    data = loaded.tracker
     try:
         StoryTracker.from_bytes(data, settings, threads)
     except UnicodeDecodeError:

@@ -150,7 +150,7 @@ def _missing_model_settings(tmp_path: Path) -> Path:
     ("damage", "problem"),
     [
         (lambda data: data[: len(data) // 2], "is truncated"),
-        (lambda data: data.replace(b'"version": 1', b'"version": 7'), "is incompatible"),
+        (lambda data: data.replace(b'"version": 2', b'"version": 7', 1), "is incompatible"),
         (lambda data: b"\x00\x01 not json", "is corrupt"),
     ],
 )
@@ -163,10 +163,12 @@ def test_bad_state_file_exits_2_before_any_embedding_work(
     """With a model that cannot load, reaching the embedding stage would exit 1, not 2."""
     from pipeline.cli import main
     from transforms.settings import ClusteringSettings
+    from transforms.state_store import StateStore
     from transforms.tracker import StoryTracker
 
     state = tmp_path / "state.json"
-    state.write_bytes(damage(StoryTracker(ClusteringSettings(), ()).to_bytes()))
+    StateStore(str(state)).commit(StoryTracker(ClusteringSettings(), ()).to_bytes(), 1)
+    state.write_bytes(damage(state.read_bytes()))
     flags = ["--settings", str(_missing_model_settings(tmp_path)), "--output", str(tmp_path / "o")]
     assert main(["run", "--state", str(state), *flags]) == 2
     assert f"threadwatch: error: {state}: {problem}" in capsys.readouterr().err

@@ -72,7 +72,7 @@ def test_a_truncated_journal_step_is_a_clear_error(tmp_path: Path) -> None:
     store.append(1, [article("a", day=1)])
     step = tmp_path / "state.json.journal" / f"{1:012d}.step"
     step.write_bytes(step.read_bytes()[:-100])
-    with pytest.raises(StateError, match="truncated journal step"):
+    with pytest.raises(StateError, match="is truncated: a journal step cut short"):
         store.load()
 
 

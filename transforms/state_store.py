@@ -98,7 +98,7 @@ class StateStore:
         expected = seq + 1
         for step, _ in steps:
             if step != expected:
-                raise StateError(self.journal, f"step {expected} is missing (found {step})")
+                raise StateError(self.journal, f"is incomplete: step {expected} is missing")
             expected += 1
         return Loaded(tracker, seq, steps, outbox)
 
@@ -109,15 +109,19 @@ class StateStore:
         except (UnicodeDecodeError, json.JSONDecodeError):
             header = None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise StateError(self.path, "not a threadwatch state file (or from before version 2)")
+            raise StateError(
+                self.path, "is corrupt: not a threadwatch state file (or one from before version 2)"
+            )
         if header.get("version") != VERSION:
             raise StateError(
-                self.path, f"state version {header.get('version')!r}, this release reads {VERSION}"
+                self.path,
+                f"is incompatible: state version {header.get('version')!r}, "
+                f"this threadwatch reads version {VERSION}",
             )
         body = data[newline + 1 :]
         if len(body) != header.get("tracker_bytes"):
             raise StateError(
-                self.path, f"truncated: {len(body)} of {header.get('tracker_bytes')} bytes"
+                self.path, f"is truncated: {len(body)} of {header.get('tracker_bytes')} bytes"
             )
         raw_outbox = header.get("outbox")
         outbox = Outbox(raw_outbox["staging"], raw_outbox["target"]) if raw_outbox else None
@@ -138,7 +142,7 @@ class StateStore:
     def _read_step(self, path: str) -> tuple[EmbeddedArticle, ...]:
         data = read_bytes(path) or b""
         if not data.startswith(_JOURNAL_MAGIC):
-            raise StateError(path, "not a journal step")
+            raise StateError(path, "is corrupt: not a journal step")
         coder = EmbeddedArticleCoder()
         articles: list[EmbeddedArticle] = []
         at = len(_JOURNAL_MAGIC)
@@ -147,13 +151,13 @@ class StateStore:
                 (size,) = _LENGTH.unpack_from(data, at)
                 at += _LENGTH.size
                 if at + size > len(data):
-                    raise StateError(path, "truncated journal step")
+                    raise StateError(path, "is truncated: a journal step cut short")
                 articles.append(coder.decode(data[at : at + size]))
                 at += size
         except (struct.error, ValueError, KeyError) as exc:
             if isinstance(exc, StateError):
                 raise
-            raise StateError(path, f"unreadable journal step: {exc}") from None
+            raise StateError(path, f"is corrupt: unreadable journal step ({exc})") from None
         return tuple(articles)
 
     # -------------------------------------------------------------- writing
