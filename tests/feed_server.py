@@ -2,14 +2,19 @@
 
 Routes map a path to a sequence of replies (the last one repeats) or to a
 function of the request; prefixes serve folders. Each reply can be slow to
-start, drip its body, lie about its length or its charset, or stream without
-end: the faults a feed source meets on the web. Every request is recorded.
+start, drip its head or body a byte at a time, end its body by closing the
+connection, lie about its length or its charset, or stream without end: the
+faults a feed source meets on the web. Every connection and every request
+(any method) is recorded, so a security test can check that nothing arrived.
 """
 
 import contextlib
 import dataclasses
+import datetime as dt
 import gzip
 import re
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,8 +37,13 @@ class Reply:
     headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Seconds before the status line.
     delay: float = 0.0
-    #: Seconds between 1 KB pieces of the body.
+    #: Seconds between pieces of the body, of ``drip_bytes`` each.
     drip: float = 0.0
+    drip_bytes: int = 1024
+    #: Seconds between the bytes of the status line and headers.
+    drip_head: float = 0.0
+    #: No Content-Length: the body ends when the server closes the connection.
+    close_delimited: bool = False
     #: Send the body this many times, chunked, without a Content-Length.
     repeat: int = 1
 
@@ -42,8 +52,14 @@ Route = Callable[[Request], Reply]
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    """``host`` is 127.0.0.1, or ``::1`` for an IPv6 server; ``tls`` makes it HTTPS."""
+
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[Request] = []
+        #: TCP connections accepted, whether or not a request followed.
+        self.connections = 0
+        #: The TLS server names (SNI) clients asked for.
+        self.server_names: list[str | None] = []
         self._routes: dict[str, Route] = {}
         self._prefixes: dict[str, Callable[[str, Request], Reply]] = {}
         self._lock = threading.Lock()
@@ -53,44 +69,85 @@ class FeedServer:
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # else each reply waits ~40 ms for a delayed ACK
 
-            def do_GET(self) -> None:
-                request = Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()})
+            def handle(self) -> None:
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):  # hung up
+                    super().handle()
+
+            def setup(self) -> None:
                 with server._lock:
-                    server.requests.append(request)
-                reply = server._reply(request)
+                    server.connections += 1
+                super().setup()
+
+            def parse_request(self) -> bool:
+                parsed = super().parse_request()
+                headers = {k.lower(): v for k, v in self.headers.items()} if parsed else {}
+                self.request_seen = Request(str(self.command or ""), self.path, headers)
+                with server._lock:
+                    server.requests.append(self.request_seen)
+                return parsed
+
+            def do_GET(self) -> None:
+                reply = server._reply(self.request_seen)
                 with contextlib.suppress(OSError):  # the client hung up: it may
                     self._send(reply)
 
             def _send(self, reply: Reply) -> None:
                 if reply.delay:
                     time.sleep(reply.delay)
-                self.send_response(reply.status)
                 headers = {k.lower(): v for k, v in reply.headers.items()}
                 chunked = reply.repeat > 1
+                extra = {}
                 if chunked:
-                    self.send_header("Transfer-Encoding", "chunked")
+                    extra["Transfer-Encoding"] = "chunked"
+                elif reply.close_delimited:
+                    extra["Connection"] = "close"
+                    self.close_connection = True
                 elif "content-length" not in headers:
-                    self.send_header("Content-Length", str(len(reply.body)))
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
+                    extra["Content-Length"] = str(len(reply.body))
+                if reply.drip_head:
+                    self._drip_head(reply, {**extra, **reply.headers})
+                else:
+                    self.send_response(reply.status)
+                    for name, value in {**extra, **reply.headers}.items():
+                        self.send_header(name, value)
+                    self.end_headers()
                 if chunked:
                     for _ in range(reply.repeat):
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(reply.body), reply.body))
                     self.wfile.write(b"0\r\n\r\n")
                 elif reply.drip:
-                    for start in range(0, len(reply.body), 1024):
-                        self.wfile.write(reply.body[start : start + 1024])
+                    for start in range(0, len(reply.body), reply.drip_bytes):
+                        self.wfile.write(reply.body[start : start + reply.drip_bytes])
                         self.wfile.flush()
                         time.sleep(reply.drip)
                 else:
                     self.wfile.write(reply.body)
 
+            def _drip_head(self, reply: Reply, headers: Mapping[str, str]) -> None:
+                lines = [f"HTTP/1.1 {reply.status} {self.responses[reply.status][0]}"]
+                lines += [f"{name}: {value}" for name, value in headers.items()]
+                for byte in ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"):
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(reply.drip_head)
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        self._host = host
+        self._scheme = "http" if tls is None else "https"
+        self._server = Server((host, 0), Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+
+            def record(sock: Any, name: str | None, context: Any) -> None:
+                self.server_names.append(name)
+
+            tls.sni_callback = record
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -98,7 +155,13 @@ class FeedServer:
         return int(self._server.server_address[1])
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"{self._scheme}://{host}:{self.port}{path}"
+
+    def received_nothing(self) -> bool:
+        """No connection was accepted, so no request of any kind arrived."""
+        with self._lock:
+            return self.connections == 0 and not self.requests
 
     def route(self, path: str, *replies: Reply) -> None:
         """Answers ``path`` with the replies in turn; the last one repeats."""
@@ -172,3 +235,59 @@ def gzip_reply(body: bytes, content_type: str = "text/html; charset=utf-8") -> R
     return Reply(
         gzip.compress(body), 200, {"Content-Type": content_type, "Content-Encoding": "gzip"}
     )
+
+
+def tls_for(name: str, folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for ``name``, and the CA file that signed it.
+
+    Made with ``cryptography`` (a dependency of Beam's GCP extra) for each test
+    run: no key is kept in the repository.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def certificate(
+        subject: str,
+        key: ec.EllipticCurvePrivateKey,
+        issuer: x509.Name | None,
+        signer: ec.EllipticCurvePrivateKey,
+        ca: bool,
+    ) -> x509.Certificate:
+        subject_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject_name)
+            .issuer_name(issuer or subject_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = certificate("threadwatch test CA", ca_key, None, ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = certificate(name, key, ca_cert.subject, ca_key, ca=False)
+    ca_file, chain = folder / "ca.pem", folder / "server.pem"
+    ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    chain.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(chain)
+    return context, ca_file

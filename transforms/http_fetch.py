@@ -1,15 +1,17 @@
 """HTTP for untrusted feeds and pages: bounded in time, size, redirects and politeness.
 
 Feeds and the pages they link to are written by strangers, so every fetch is
-guarded: the URL (and each redirect hop) must pass ``check_fetchable``, the
-address actually connected to is checked again (a name may resolve to a public
-address for the check and a private one for the connection), the body is
+guarded: the URL (and each redirect hop) must pass ``check_fetchable``, and
+the connection goes to an address that check approved, never to a second
+lookup's answer (a name may resolve to a public address for the check and a
+private one for the connection; ``transforms.pinned_http``); the body is
 streamed and cut at ``max_bytes`` after gzip/deflate decoding (a compressed
 bomb is refused, not inflated), and the whole fetch has a deadline besides the
-connect and read timeouts (a server dripping one byte a second never hits a
-read timeout). 5xx answers and connection failures are retried with
-exponential backoff; requests to one host are spaced by a politeness delay;
-conditional GET (ETag / Last-Modified) turns an unchanged feed into a 304.
+connect and read timeouts, enforced by shutting its sockets down (a server
+dripping one byte a second never hits a read timeout). 5xx answers and
+connection failures are retried with exponential backoff; requests to one
+host are spaced by a politeness delay; conditional GET (ETag /
+Last-Modified) turns an unchanged feed into a 304.
 
 Failures raise ``FetchError`` subclasses (``transforms.errors.ItemError``)
 whose ``reason`` becomes a dead letter's reason, or ``UnsafeURLError``. No
@@ -23,7 +25,6 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import charset_normalizer
@@ -31,7 +32,8 @@ import requests
 import urllib3
 
 from transforms.errors import ItemError
-from transforms.urls import UnsafeURLError, check_fetchable
+from transforms.pinned_http import FetchScope, PinnedSession
+from transforms.urls import CheckedTarget, UnsafeURLError, check_fetchable
 
 USER_AGENT = "threadwatch/0.1 (news event detection; feed reader)"
 FEED_ACCEPT = (
@@ -101,7 +103,8 @@ class FetchPolicy:
     connect_timeout_seconds: float = 5.0
     #: Longest wait for the next bytes of a response.
     read_timeout_seconds: float = 15.0
-    #: Deadline of a whole fetch: redirects, retries, backoff and body.
+    #: Deadline of a whole fetch: redirects, retries, backoff, headers and body,
+    #: whatever the rate the bytes arrive at.
     total_timeout_seconds: float = 60.0
     #: Retries after a 5xx/429 answer, a timeout or a connection failure.
     retries: int = 2
@@ -113,8 +116,9 @@ class FetchPolicy:
     #: Minimum time between two requests to the same host.
     host_delay_seconds: float = 1.0
     user_agent: str = USER_AGENT
-    #: Allow loopback and private networks (never link-local such as the
-    #: metadata service). Off by default: feeds are untrusted input.
+    #: Allow loopback and private networks (never link-local, metadata or
+    #: unspecified addresses, in any spelling). Off by default: feeds are
+    #: untrusted input.
     allow_private_hosts: bool = False
 
     def __post_init__(self) -> None:
@@ -284,10 +288,12 @@ def _utcnow() -> dt.datetime:
 
 
 class HttpFetcher:
-    """One HTTP session with the guards of a ``FetchPolicy``.
+    """One HTTP session with the guards of a ``FetchPolicy``; one fetch at a time.
 
     ``resolve``, ``clock``, ``sleep`` and ``now`` are injectable (tests; a
-    resolver decides what "public" means for a name).
+    resolver decides what "public" means for a name, and its answer is where
+    the connection goes). ``clock`` paces retries and politeness; the fetch
+    deadline itself is a real timer of ``total_timeout_seconds``.
     """
 
     def __init__(
@@ -304,7 +310,8 @@ class HttpFetcher:
         self._sleep = sleep
         self._now = now
         self._last_request: dict[str, float] = {}
-        self._session = requests.Session()
+        self._pinned = PinnedSession()
+        self._session = self._pinned.session
         # No proxies or .netrc credentials from the environment: an untrusted
         # URL must never be sent a user's credentials.
         self._session.trust_env = False
@@ -313,7 +320,7 @@ class HttpFetcher:
         )
 
     def close(self) -> None:
-        self._session.close()
+        self._pinned.close()
 
     def __enter__(self) -> "HttpFetcher":
         return self
@@ -326,12 +333,31 @@ class HttpFetcher:
     ) -> FetchResult:
         """GETs ``url``; raises ``FetchError`` or ``UnsafeURLError``."""
         policy = self.policy
-        deadline = self._clock() + policy.total_timeout_seconds
         headers = {"Accept": accept, **(validators.headers() if validators else {})}
+        with self._pinned.scope(policy.total_timeout_seconds) as scope:
+            try:
+                result = self._fetch(url, headers, scope)
+            except UnsafeURLError:
+                raise
+            except Exception:
+                if scope.expired:  # what broke was the deadline shutting the sockets
+                    raise self._late(url) from None
+                raise
+            if scope.expired:  # a body that ends with the connection may look complete
+                raise self._late(url)
+            return result
+
+    def _late(self, url: str) -> FetchTimeout:
+        return FetchTimeout(f"{url}: not complete within {self.policy.total_timeout_seconds}s")
+
+    def _fetch(self, url: str, headers: Mapping[str, str], scope: FetchScope) -> FetchResult:
+        policy = self.policy
+        deadline = self._clock() + policy.total_timeout_seconds
         current, chain, attempts = url, [url], 0
         while True:
-            self._check(current)
-            response, tries = self._get_with_retries(current, headers, deadline)
+            request = self._prepare(current, headers)
+            scope.pin(self._check(request.url or current))
+            response, tries = self._get_with_retries(current, request, deadline)
             attempts += tries
             if response.status_code not in _REDIRECTS:
                 break
@@ -361,11 +387,19 @@ class HttpFetcher:
         finally:
             response.close()
 
-    def _check(self, url: str) -> None:
+    def _prepare(self, url: str, headers: Mapping[str, str]) -> requests.PreparedRequest:
+        """The request as it will be sent: its URL (IDNA host and all) is the one checked."""
+        try:
+            return self._session.prepare_request(
+                requests.Request("GET", url, headers=dict(headers))
+            )
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            raise UnsafeURLError("unsafe_url", f"invalid URL {url!r}: {exc}") from None
+
+    def _check(self, url: str) -> CheckedTarget:
         if self._resolve is None:
-            check_fetchable(url, self.policy.allow_private_hosts)
-        else:
-            check_fetchable(url, self.policy.allow_private_hosts, self._resolve)
+            return check_fetchable(url, self.policy.allow_private_hosts)
+        return check_fetchable(url, self.policy.allow_private_hosts, self._resolve)
 
     def _result(
         self,
@@ -398,7 +432,7 @@ class HttpFetcher:
             self._sleep(wait)
 
     def _get_with_retries(
-        self, url: str, headers: Mapping[str, str], deadline: float
+        self, url: str, request: requests.PreparedRequest, deadline: float
     ) -> tuple[requests.Response, int]:
         policy = self.policy
         host = (urlsplit(url).hostname or "").lower()
@@ -416,8 +450,8 @@ class HttpFetcher:
             error: FetchError | None = None
             response: requests.Response | None = None
             try:
-                response = self._session.get(
-                    url, headers=dict(headers), stream=True, allow_redirects=False, timeout=timeout
+                response = self._session.send(
+                    request, stream=True, allow_redirects=False, timeout=timeout
                 )
             except requests.exceptions.Timeout as exc:
                 error = FetchTimeout(f"{url}: {_short(exc)}")
@@ -427,10 +461,8 @@ class HttpFetcher:
                 error = ConnectionFailed(f"{url}: {_short(exc)}")
             finally:
                 self._last_request[host] = self._clock()
-            if response is not None:
-                self._check_peer(url, response)
-                if response.status_code not in _RETRIED_STATUSES:
-                    return response, attempt
+            if response is not None and response.status_code not in _RETRIED_STATUSES:
+                return response, attempt
             if attempt > policy.retries:
                 if response is not None:
                     return response, attempt  # the caller turns the status into an error
@@ -445,22 +477,6 @@ class HttpFetcher:
                     raise error
                 raise FetchTimeout(f"{url}: retrying would pass the fetch deadline")
             self._sleep(delay)
-
-    def _check_peer(self, url: str, response: requests.Response) -> None:
-        """The address actually connected to must pass the same check (DNS rebinding)."""
-        connection: Any = getattr(response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is None:
-            return
-        try:
-            peer = str(sock.getpeername()[0])
-        except OSError:
-            return
-        try:
-            check_fetchable(url, self.policy.allow_private_hosts, lambda _h, _p: [peer])
-        except UnsafeURLError:
-            response.close()
-            raise
 
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
         cap = self.policy.max_bytes
