@@ -82,7 +82,10 @@ class _FingerprintFn(beam.DoFn):
     def process(self, article: Article) -> Iterator[Article]:
         assert self._matcher is not None
         yield dataclasses.replace(
-            article, features=compute_features(article.title, article.text, self._matcher)
+            article,
+            features=compute_features(
+                article.title, article.text, self._matcher, item_id=article.id
+            ),
         )
 
 
