@@ -105,7 +105,8 @@ def read_folder_file(folder: str | os.PathLike[str], name: str, max_bytes: int) 
     (missing, a dangling or looping link, no permission). The file is opened
     without blocking and checked with ``fstat`` on the opened descriptor
     before a byte is read: a named pipe with no writer cannot hang the run, and
-    a file swapped for something else after the check is still caught.
+    a file swapped for a link, a pipe or a device after the check is still
+    refused.
     """
     real = resolve_inside(folder, name)
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
