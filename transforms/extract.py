@@ -1,7 +1,9 @@
 """``ExtractText`` and ``Fingerprint``: thin DoFns over the pure extraction code."""
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -17,9 +19,14 @@ from transforms.settings import ExtractionSettings
 DEAD_LETTER = "dead_letter"
 
 
+#: Seconds since the epoch, now; tests inject a fixed one.
+Clock = Callable[[], float]
+
+
 class _ExtractFn(beam.DoFn):
-    def __init__(self, settings: ExtractionSettings) -> None:
+    def __init__(self, settings: ExtractionSettings, clock: Clock) -> None:
         self._settings = settings
+        self._clock = clock
         self._cleaned = counter("articles_cleaned")
         self._thread_docs = counter("thread_documents")
         self._read = counter("items_read")
@@ -28,7 +35,8 @@ class _ExtractFn(beam.DoFn):
         if doc.role == "article":
             self._read.inc()  # every source's items pass here, or die at their reader
         try:
-            article = extract_article(doc, self._settings)
+            now = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+            article = extract_article(doc, self._settings, now)
         except ItemError as exc:
             yield self._dead(doc, exc.reason, str(exc))
             return
@@ -50,17 +58,17 @@ class ExtractText(beam.PTransform):  # type: ignore[type-arg]
     """Raw documents → clean articles timestamped with their publication time.
 
     Outputs ``main`` (articles) and ``dead_letter`` (items with no usable text
-    or date, with the reason).
+    or date, with the reason; dates too far past ``clock`` are ``future_date``).
     """
 
-    def __init__(self, settings: ExtractionSettings) -> None:
+    def __init__(self, settings: ExtractionSettings, clock: Clock | None = None) -> None:
         super().__init__()
         self._settings = settings
+        self._clock = clock or time.time
 
     def expand(self, docs: beam.pvalue.PCollection[Any]) -> Any:
-        return docs | "Extract" >> beam.ParDo(_ExtractFn(self._settings)).with_outputs(
-            DEAD_LETTER, main="main"
-        )
+        extract = _ExtractFn(self._settings, self._clock)
+        return docs | "Extract" >> beam.ParDo(extract).with_outputs(DEAD_LETTER, main="main")
 
 
 class _FingerprintFn(beam.DoFn):
@@ -74,7 +82,10 @@ class _FingerprintFn(beam.DoFn):
     def process(self, article: Article) -> Iterator[Article]:
         assert self._matcher is not None
         yield dataclasses.replace(
-            article, features=compute_features(article.title, article.text, self._matcher)
+            article,
+            features=compute_features(
+                article.title, article.text, self._matcher, item_id=article.id
+            ),
         )
 
 

@@ -152,8 +152,37 @@ def fallback_title(body: str, words: int = 14) -> str:
     return " ".join(tokens[:words]) + ("…" if len(tokens) > words else "")
 
 
-def extract_article(doc: RawDocument, settings: ExtractionSettings) -> Article:
-    """Turns one raw item into an article, or raises an ``ItemError``."""
+def check_not_future(
+    published: dt.datetime, source: str, now: dt.datetime, tolerance_hours: float
+) -> None:
+    """Raises ``ExtractionError('future_date')`` for a date past ``now`` plus the tolerance.
+
+    Event time is the publication time, and the clustering clock only moves
+    forward: one article dated 2999 (a typo, a wrong clock, a hostile feed)
+    would make every later article "late" for good, in this run and in every
+    run that resumes its state. A date is trusted only up to a little past
+    now (time zones, clocks slightly off); whatever its source, a file's
+    modification time included.
+    """
+    limit = now + dt.timedelta(hours=tolerance_hours)
+    if published > limit:
+        ahead = (published - now).total_seconds() / 3600
+        raise ExtractionError(
+            "future_date",
+            f"published {published.astimezone(dt.UTC).isoformat()} (from {source}) is "
+            f"{ahead:.1f} h after now ({now.astimezone(dt.UTC).isoformat()}), beyond the "
+            f"tolerance of {tolerance_hours:g} h (extraction.future_tolerance_hours)",
+        )
+
+
+def extract_article(
+    doc: RawDocument, settings: ExtractionSettings, now: dt.datetime | None = None
+) -> Article:
+    """Turns one raw item into an article, or raises an ``ItemError``.
+
+    ``now`` (the current time when None) bounds the publication date: see
+    ``check_not_future``.
+    """
     if len(doc.content) > settings.max_bytes:
         raise ReadError(
             "too_large", f"{len(doc.content)} bytes is over the {settings.max_bytes}-byte cap"
@@ -191,6 +220,12 @@ def extract_article(doc: RawDocument, settings: ExtractionSettings) -> Article:
         )
     if published.tzinfo is None:
         published = published.replace(tzinfo=dt.UTC)
+    check_not_future(
+        published,
+        published_source,
+        dt.datetime.now(dt.UTC) if now is None else now,
+        settings.future_tolerance_hours,
+    )
 
     return Article(
         id=doc.item_id,

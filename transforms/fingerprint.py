@@ -34,7 +34,10 @@ del _rng
 
 _QUOTES = (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"'), ("–", "-"), ("—", "-"))
 _POSSESSIVE = re.compile(r"['’]s$")
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Letters and digits of any script ([^\W_]): an ASCII-only pattern reads a
+# Russian or Chinese article as no words at all, and every two of those would
+# be "exact" duplicates of each other.
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 
 def _fold(text: str) -> str:
@@ -52,6 +55,7 @@ def normalise(text: str) -> str:
 
 
 def exact_hash(text: str) -> str:
+    """Equal for texts with the same words (``normalise``); see ``compute_features``."""
     return _exact_hash_of_normalised(normalise(text))
 
 
@@ -140,12 +144,22 @@ class WatchTermMatcher:
         return frozenset(self._pattern.findall(_fold(text)))
 
 
-def compute_features(title: str, text: str, matcher: WatchTermMatcher) -> Features:
+def compute_features(
+    title: str, text: str, matcher: WatchTermMatcher, item_id: str = ""
+) -> Features:
+    """The article's signals; both duplicate signatures cover title and body.
+
+    The body alone is not enough: a one-line brief is all title and no body
+    after cleaning, and two different briefs would hash alike. A text with
+    no words at all (only symbols) gets signatures of its ``item_id``
+    instead, so it can never be a duplicate of another article.
+    """
     full = f"{title}\n{text}" if title else text
-    normalised = normalise(text)  # once, for both hashes: it is most of their cost
+    normalised = normalise(full)  # once, for both hashes: it is most of their cost
+    tokens = normalised.split() if normalised else [f"\0no words\0{item_id}"]
     return Features(
-        exact_hash=_exact_hash_of_normalised(normalised),
-        minhash=_minhash_of_tokens(normalised.split()),
+        exact_hash=_exact_hash_of_normalised(normalised or tokens[0]),
+        minhash=_minhash_of_tokens(tokens),
         terms=salient_terms(full),
         watch_terms=matcher(full),
     )

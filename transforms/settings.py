@@ -92,6 +92,17 @@ class ExtractionSettings:
     min_words: int = 12
     #: Language given to articles that state none.
     default_language: str = "en"
+    #: Publication dates later than now by more than this are dead-lettered
+    #: (``future_date``): one far-future date would move the clustering clock
+    #: past every real article. Slack for time zones and skewed clocks.
+    future_tolerance_hours: float = 24.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.future_tolerance_hours <= 8760.0:
+            raise ValueError(
+                "future_tolerance_hours must be between 0 and 8760 (a year), "
+                f"got {self.future_tolerance_hours}"
+            )
 
 
 #: Embedding backends ``EmbeddingSettings.backend`` accepts.
