@@ -97,13 +97,6 @@ class ExtractionSettings:
     #: past every real article. Slack for time zones and skewed clocks.
     future_tolerance_hours: float = 24.0
 
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.future_tolerance_hours <= 8760.0:
-            raise ValueError(
-                "future_tolerance_hours must be between 0 and 8760 (a year), "
-                f"got {self.future_tolerance_hours}"
-            )
-
 
 #: Embedding backends ``EmbeddingSettings.backend`` accepts.
 EMBEDDING_BACKENDS = ("sentence-transformers", "onnx")
@@ -217,6 +210,7 @@ def _check_extraction(s: ExtractionSettings) -> None:
     _finite(s)
     _at_least(s, 1, "max_bytes")
     _at_least(s, 0, "min_words")
+    _between(s, 0.0, 8760.0, "future_tolerance_hours")  # a year at most
     if not _LANGUAGE_TAG.match(s.default_language):
         raise SettingError(
             "default_language",
