@@ -304,3 +304,21 @@ def test_a_long_thread_keeps_only_its_most_frequent_names() -> None:
     thread = t.threads["ru-ir"]
     assert len(thread.terms) <= 10
     assert {"moscow", "tehran"} <= set(thread.terms)  # on every story: always kept
+
+
+@pytest.mark.parametrize("restore", [False, True])
+def test_an_article_seen_long_ago_is_same_id_not_late_and_not_processed_again(
+    restore: bool,
+) -> None:
+    """Past the duplicate index's horizon, the ids are still remembered (a restart's replay)."""
+    t = tracker()
+    old = article("old", near(THREAD, 0.7, "old"), 0, watch=RU_IR)
+    t.observe_all([old, article("later", unit("later"), 60)])  # 60 days: the index forgot
+    if restore:
+        t = StoryTracker.from_bytes(t.to_bytes(), SETTINGS, [WATCHED])
+    behind = t.observe(old)  # older than the clock by two months
+    assert [(e.kind, e.duplicate_of) for e in of(Duplicate, behind)] == [("same_id", "old")]
+    assert of(DeadLetter, behind) == [] and of(Assignment, behind) == []
+    ahead = t.observe(dataclasses.replace(old, published=old.published.replace(year=2030)))
+    assert [e.kind for e in of(Duplicate, ahead)] == ["same_id"]
+    assert of(Assignment, ahead) == [] and of(Alert, ahead) == []
