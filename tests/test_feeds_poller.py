@@ -394,7 +394,7 @@ def test_poll_feeds_killed_at_any_moment_loses_no_entry(
     for name in names:
         server.route(f"/p/{name}.html", Site.page(name, delay=0.05))
     ids = [server.url(f"/p/{n}.html") for n in names]
-    delays = [0.1, 0.3, 0.45, 0.6, 0.75, 0.9]  # seconds after the feed's request
+    delays = [0.15, 0.25, 0.2, 0.3, 0.25, 0.35]  # seconds after the feed's request
     runs: list[subprocess.Popen[bytes]] = []
     timers: list[threading.Timer] = []
 
