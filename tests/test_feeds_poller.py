@@ -1,11 +1,9 @@
 """Polling feeds for streaming: conditional GET, entries published once, restarts, Pub/Sub."""
 
-import collections
 import datetime as dt
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +17,7 @@ from pipeline.cli import main, start
 from pipeline.feed_poller import FeedPoller, article_message
 from pipeline.publish_retry import Backoff
 from tests.feed_server import FeedServer, Reply, Request
+from tests.pubsub_channel import Channel, threadwatch_process
 from tests.pubsub_emulator import PROJECT
 from tests.support import REPO, SETTINGS, THREADS, CachedModelHandler
 from transforms.feeds import FeedList, FeedSpec
@@ -177,48 +176,9 @@ def test_a_failed_publish_defers_the_other_feeds_which_stay_due(
     assert failing.poll().not_modified == 1  # now they are: the feed answers 304
 
 
-class Channel:
-    """A topic on the emulator and a subscription that counts every message it receives."""
-
-    def __init__(self, name: str) -> None:
-        import google.cloud.pubsub_v1 as pubsub_v1
-
-        self.publisher = pubsub_v1.PublisherClient()
-        self.subscriber = pubsub_v1.SubscriberClient()
-        self.topic = self.publisher.topic_path(PROJECT, name)
-        self.subscription = self.subscriber.subscription_path(PROJECT, f"{name}-count")
-        self.publisher.create_topic(name=self.topic)
-        self.subscriber.create_subscription(name=self.subscription, topic=self.topic)
-
-    def send(self, data: bytes) -> None:
-        """What ``poll-feeds`` publishes with."""
-        self.publisher.publish(self.topic, data).result(timeout=30)
-
-    def received(self, expected: int) -> collections.Counter[str]:
-        """How many times each article id arrived: all of them, once ``expected`` have.
-
-        Every publish was awaited before this is called; the last pull (3 s,
-        empty unless something beyond ``expected`` came) shows nothing else came.
-        """
-        counts: collections.Counter[str] = collections.Counter()
-        deadline = time.monotonic() + 60
-        while True:
-            last = counts.total() >= expected or time.monotonic() > deadline
-            response = self.subscriber.pull(
-                subscription=self.subscription, max_messages=100, timeout=3 if last else 10
-            )
-            messages = response.received_messages
-            if messages:
-                counts.update(json.loads(m.message.data)["id"] for m in messages)
-                ack_ids = [m.ack_id for m in messages]
-                self.subscriber.acknowledge(subscription=self.subscription, ack_ids=ack_ids)
-            elif last:
-                return counts
-
-
 @pytest.fixture
 def channel(pubsub: str, request: pytest.FixtureRequest) -> Channel:
-    return Channel(request.node.name.replace("_", "-")[:200])
+    return Channel(request.node.name)
 
 
 def saved(state: Path) -> tuple[str | None, list[str]]:
@@ -319,10 +279,8 @@ def test_publishes_failing_past_their_retries_leave_the_etag_and_go_at_the_next_
 
 def poll_feeds_once(feeds: Path, topic: str, state: Path, log: Path) -> "subprocess.Popen[bytes]":
     """``threadwatch poll-feeds --once`` as its own process (PUBSUB_EMULATOR_HOST inherited)."""
-    command = [sys.executable, "-m", "pipeline.cli", "poll-feeds", "--once", "--feeds"]
-    command += [str(feeds), "--topic", topic, "--state", str(state), "--allow_private_hosts"]
-    with log.open("ab") as output:
-        return subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT)
+    args = ["poll-feeds", "--once", "--feeds", str(feeds), "--topic", topic]
+    return threadwatch_process([*args, "--state", str(state), "--allow_private_hosts"], log)
 
 
 def feeds_file(server: FeedServer, tmp_path: Path) -> Path:
