@@ -12,11 +12,24 @@ It uses the same pure code as ``ReadFeeds`` (fetching, parsing, the page or
 entry fallback) and adds what polling needs: conditional GET (ETag /
 Last-Modified, a 304 costs nothing), each feed on its own ``poll_seconds``,
 and a bounded memory of the entries already published (``memory`` keys,
-oldest forgotten first), kept in a state file written atomically after every
-poll, so a restarted poller neither re-publishes old entries nor misses new
-ones. An entry is remembered only once its message is published: a failed
-publish is retried at the next poll. The job's ``--state`` de-duplicates
-again by article id (``same_id``).
+oldest forgotten first), kept in a state file written atomically
+(``transforms/atomic.py``) after every pass and every published entry, so a
+restarted poller neither re-publishes old entries nor misses new ones.
+
+Nothing lost: a failed publish is retried with backoff
+(``pipeline/publish_retry.py``). An entry is remembered only once its message
+is published, so a restart (even after SIGKILL) skips exactly what was
+published. A feed's validators
+and next poll time advance only when every new entry of its poll is
+published: a publish that fails past its retries ends the pass (the feeds
+not reached stay due), is reported (``PollReport.publish_failures``), and
+leaves the feed's old validators, so its next poll fetches the feed again and
+publishes the entries still missing. The process keeps running.
+
+Nothing twice, except one window: a kill after Pub/Sub accepted a message
+and before the state write that follows it republishes that one entry on
+restart (so does a publish that timed out on our side yet reached Pub/Sub).
+The job's ``--state`` absorbs it: same article id, recorded as ``same_id``.
 """
 
 import collections
@@ -24,14 +37,23 @@ import dataclasses
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.publish_retry import Backoff, PublishFailed, publish_with_retry
 from pipeline.watch import message_for
 from transforms.atomic import replace_text
 from transforms.errors import ItemError
-from transforms.feeds import FeedList, FeedSpec, entry_document, feed_dead_letter, read_feed
+from transforms.feeds import (
+    FeedEntry,
+    FeedList,
+    FeedSpec,
+    entry_document,
+    feed_dead_letter,
+    read_feed,
+)
 from transforms.http_fetch import HttpFetcher
 from transforms.records import DeadLetter, RawDocument
 from transforms.settings import ExtractionSettings
@@ -43,17 +65,27 @@ def _utcnow() -> dt.datetime:
 
 @dataclasses.dataclass
 class PollReport:
-    """What one pass did; ``entries == published + already_seen + dead_lettered``."""
+    """What one pass did.
+
+    ``entries == published + already_seen + dead_lettered + not_published``:
+    ``not_published`` counts the new entries of a feed whose publishing
+    failed, left for its next poll.
+    """
 
     feeds_polled: int = 0
+    #: Due, but not polled: publishing had failed earlier in the pass.
+    feeds_deferred: int = 0
     not_modified: int = 0
     feeds_failed: int = 0
     entries: int = 0
     published: int = 0
     already_seen: int = 0
     dead_lettered: int = 0
+    not_published: int = 0
     fallbacks: int = 0
     dead_letters: list[DeadLetter] = dataclasses.field(default_factory=list)
+    #: One line per publish that failed past its retries (feed, entry, error).
+    publish_failures: list[str] = dataclasses.field(default_factory=list)
 
 
 def article_message(doc: RawDocument) -> dict[str, Any]:
@@ -78,6 +110,8 @@ class FeedPoller:
         fetcher: HttpFetcher | None = None,
         log: Callable[[str], None] = print,
         now: Callable[[], dt.datetime] = _utcnow,
+        backoff: Backoff = Backoff(),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if memory < 1:
             raise ValueError("memory must be at least 1")
@@ -89,6 +123,8 @@ class FeedPoller:
         self._fetcher = fetcher or HttpFetcher(feeds.http)
         self._log = log
         self._now = now
+        self._backoff = backoff
+        self._sleep = sleep
         self._validators: dict[str, tuple[str | None, str | None]] = {}
         self._next_poll: dict[str, dt.datetime] = {}
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
@@ -146,9 +182,14 @@ class FeedPoller:
         now = self._now()
         feeds = list(enumerate(self.feeds.feeds)) if every_feed else self.due(now)
         for position, spec in feeds:
-            self._next_poll[spec.url] = now + dt.timedelta(seconds=spec.poll_seconds)
+            if report.publish_failures:  # Pub/Sub is failing: the rest stay due
+                report.feeds_deferred += 1
+                continue
             self._poll_feed(position, spec, report)
-        self._save()
+            # Only now: a poll cut short by a kill is due again at restart.
+            self._next_poll[spec.url] = now + dt.timedelta(seconds=spec.poll_seconds)
+        if report.feeds_polled:
+            self._save()
         return report
 
     def _poll_feed(self, position: int, spec: FeedSpec, report: PollReport) -> None:
@@ -160,9 +201,9 @@ class FeedPoller:
             report.feeds_failed += 1
             self._dead(report, feed_dead_letter(spec, exc))  # the feed, not an entry
             return
-        self._validators[spec.url] = (read.etag, read.last_modified)
         if read.not_modified:
             report.not_modified += 1
+            self._validators[spec.url] = (read.etag, read.last_modified)
             return
         assert read.feed is not None
         report.entries += len(read.feed.entries) + len(read.feed.rejected)
@@ -173,7 +214,8 @@ class FeedPoller:
                 self._remember(letter.item)
             else:
                 report.already_seen += 1
-        for entry in read.feed.entries:
+        entries = read.feed.entries
+        for index, entry in enumerate(entries):
             if entry.key in self._seen:
                 report.already_seen += 1
                 continue
@@ -183,10 +225,28 @@ class FeedPoller:
                 self._dead(report, outcome.item)
             else:
                 data = json.dumps(article_message(outcome.item), ensure_ascii=False).encode()
-                self._publish(data)  # raises: not remembered, tried again next poll
+                try:
+                    publish_with_retry(self._publish, data, self._backoff, self._sleep, self._log)
+                except PublishFailed as failure:
+                    self._publish_failed(spec, entries[index:], failure, report)
+                    return  # the old validators stay: the next poll fetches these again
                 report.published += 1
                 report.fallbacks += outcome.fallback is not None
             self._remember(entry.key)
+            self._save()  # after each entry: a kill republishes at most the one in flight
+        self._validators[spec.url] = (read.etag, read.last_modified)
+
+    def _publish_failed(
+        self, spec: FeedSpec, left: Sequence[FeedEntry], failure: PublishFailed, report: PollReport
+    ) -> None:
+        for entry in left:
+            if entry.key in self._seen:
+                report.already_seen += 1
+            else:
+                report.not_published += 1
+        line = f"{spec.url}: {left[0].key}: {failure}"
+        report.publish_failures.append(line)
+        self._log(f"publish failed, {spec.url} is polled again at its next poll: {line}")
 
     def _dead(self, report: PollReport, letter: DeadLetter) -> None:
         report.dead_letters.append(letter)
@@ -200,7 +260,9 @@ class FeedPoller:
                 self._log(
                     f"polled {report.feeds_polled} feed(s): {report.not_modified} not modified, "
                     f"{report.feeds_failed} failed; {report.published} published, "
-                    f"{report.already_seen} already seen, {report.dead_lettered} dead-lettered"
+                    f"{report.already_seen} already seen, {report.dead_lettered} dead-lettered, "
+                    f"{report.not_published} not published ({len(report.publish_failures)} "
+                    f"publish failure(s), {report.feeds_deferred} feed(s) deferred)"
                 )
             stop.wait(tick_seconds)
 

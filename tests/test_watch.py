@@ -1,10 +1,21 @@
-"""The folder watcher's bookkeeping (no Pub/Sub needed)."""
+"""The folder watcher: its bookkeeping, publish failures, and SIGKILLs (the real emulator)."""
 
 import json
 import os
+import signal
+import time
 from pathlib import Path
 
+import pytest
+
+from pipeline.publish_retry import Backoff
 from pipeline.watch import FolderWatcher, changed
+from tests.pubsub_channel import Channel, threadwatch_process
+
+
+@pytest.fixture
+def channel(pubsub: str, request: pytest.FixtureRequest) -> Channel:
+    return Channel(request.node.name)
 
 
 def test_new_and_rewritten_files_are_published_once_each(tmp_path: Path) -> None:
@@ -41,3 +52,98 @@ def test_new_and_rewritten_files_are_published_once_each(tmp_path: Path) -> None
 def test_changed_compares_size_and_time() -> None:
     assert changed({"a": (1, 1)}, {"a": (1, 1), "b": (2, 2)}) == ["b"]
     assert changed({"a": (1, 1)}, {"a": (1, 2)}) == ["a"]
+
+
+class DownFor:
+    """Records what it is given, except that the calls numbered in ``failing`` raise."""
+
+    def __init__(self, *failing: int) -> None:
+        self.failing, self.calls = set(failing), 0
+        self.sent: list[str] = []
+
+    def __call__(self, data: bytes) -> None:
+        self.calls += 1
+        if self.calls in self.failing:
+            raise ConnectionError("Pub/Sub unavailable")
+        self.sent.append(json.loads(data)["id"])
+
+
+def test_a_publish_failing_past_its_retries_leaves_the_file_for_the_next_pass(
+    tmp_path: Path,
+) -> None:
+    folder, state = tmp_path / "inbox", tmp_path / "state.json"
+    folder.mkdir()
+    lines = [json.dumps({"id": f"a{n}", "text": f"Article {n} of the file."}) for n in (1, 2, 3)]
+    (folder / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "b.txt").write_text("Another article.")
+    publish, slept, logged = DownFor(2, 3), list[float](), list[str]()
+
+    def watcher() -> FolderWatcher:
+        return FolderWatcher(folder, publish, state, logged.append, Backoff(2), slept.append)
+
+    report = watcher().poll_report()  # a1 goes; a2 fails twice: the pass ends, no raise
+    assert (report.published, report.not_published) == (1, ["a.jsonl", "b.txt"])
+    assert report.publish_failures == [
+        "a.jsonl: not published after 2 attempt(s): ConnectionError('Pub/Sub unavailable')"
+    ]
+    assert slept == [1] and any("publish failed" in line for line in logged)
+    size = (folder / "a.jsonl").stat().st_size
+    assert json.loads(state.read_text()) == {  # a.jsonl: one item out, not remembered
+        "a.jsonl": [size, (folder / "a.jsonl").stat().st_mtime_ns, 1]
+    }
+
+    restarted = watcher()  # from the state file: resumes after a1
+    assert restarted.poll() == 3 and restarted.poll() == 0
+    assert publish.sent == ["a1", "a2", "a3", "b.txt"]  # each once
+    assert sorted(json.loads(state.read_text())) == ["a.jsonl", "b.txt"]
+    assert all(len(v) == 2 for v in json.loads(state.read_text()).values())  # both whole
+
+
+def test_watch_killed_mid_file_loses_no_item(channel: Channel, tmp_path: Path) -> None:
+    """``threadwatch watch`` SIGKILLed while it publishes a file, restarted each time.
+
+    Each kill lands just after the state file records some items of the file
+    as published (the watcher is then publishing the next one). Guaranteed:
+    every item arrives, and a kill repeats at most the one item in flight
+    (published, its state write not yet done), so duplicates are at most the
+    kills (the job records a repeat as ``same_id``).
+    """
+    folder, state, log = tmp_path / "inbox", tmp_path / "state.json", tmp_path / "watch.log"
+    folder.mkdir()
+    ids = [f"a{n}" for n in range(1, 21)]
+    lines = [json.dumps({"id": i, "text": f"Article {i} of the file."}) for i in ids]
+    (folder / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (folder / "b.txt").write_text("Another article.")
+    ids.append("b.txt")
+    args = ["watch", "--folder", str(folder), "--topic", channel.topic]
+    args += ["--state", str(state), "--interval", "0.2"]
+
+    def progress() -> tuple[int, bool]:
+        """Items of a.jsonl recorded as published; whether every file is whole."""
+        try:
+            saved = json.loads(state.read_text())
+        except FileNotFoundError:
+            return 0, False
+        record = saved.get("a.jsonl", [0, 0, 0])
+        whole = sorted(saved) == ["a.jsonl", "b.txt"] and all(len(v) == 2 for v in saved.values())
+        return (len(ids) - 1 if len(record) == 2 else record[2]), whole
+
+    after: list[tuple[int, bool]] = []
+    for target in (3, 8, 14, None):  # the last run: until every file is whole
+        process = threadwatch_process(args, log)
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            done, whole = progress()
+            reached = whole if target is None else done >= target
+            if reached:
+                break
+            time.sleep(0.005)
+        process.kill()  # SIGKILL
+        assert process.wait(timeout=60) == -signal.SIGKILL, log.read_text()
+        after.append(progress())
+    assert any(not whole for _, whole in after[:3])  # a kill did land mid-file
+    kills = 3  # the last kill found nothing in flight: every file was whole
+    assert progress() == (len(ids) - 1, True), log.read_text()
+    counts = channel.received(len(ids))
+    assert set(counts) == set(ids), log.read_text()  # none lost
+    assert counts.total() - len(ids) <= kills, counts
