@@ -22,6 +22,7 @@ re-sends that one item, which the job records as ``same_id``.
 
 import dataclasses
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -30,19 +31,32 @@ from typing import Any
 
 from pipeline.publish_retry import Backoff, PublishFailed, publish_with_retry
 from transforms.atomic import replace_text
-from transforms.folder import is_article_file, split_file
+from transforms.errors import ReadError
+from transforms.folder import (
+    is_article_file,
+    list_folder,
+    read_folder_file,
+    split_file,
+)
 from transforms.read import file_uri, load_folder_manifest
 from transforms.records import DeadLetter, RawDocument
+from transforms.settings import ExtractionSettings
 
 Signature = tuple[int, int]  # size, modification time in nanoseconds
 
 
 def scan(folder: Path) -> dict[str, Signature]:
-    return {
-        p.name: (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in folder.iterdir()
-        if p.is_file() and is_article_file(p.name)
-    }
+    """Every article-named entry, whatever its kind: a pipe or a link out is refused on read."""
+    found: dict[str, Signature] = {}
+    for name in list_folder(folder):
+        if not is_article_file(name):
+            continue
+        try:
+            info = os.lstat(folder / name)
+        except OSError:
+            continue  # gone since the listing
+        found[name] = (info.st_size, info.st_mtime_ns)
+    return found
 
 
 def changed(previous: dict[str, Signature], current: dict[str, Signature]) -> list[str]:
@@ -88,6 +102,8 @@ class FolderWatcher:
     log: Callable[[str], None] = print
     backoff: Backoff = dataclasses.field(default_factory=Backoff)
     sleep: Callable[[float], None] = time.sleep
+    #: Files larger than this are refused unread (``extraction.max_bytes``).
+    max_bytes: int = ExtractionSettings().max_bytes
 
     def __post_init__(self) -> None:
         self._seen: dict[str, Signature] = {}
@@ -117,11 +133,16 @@ class FolderWatcher:
                 continue
             path = self.folder / name
             try:
-                data, mtime = path.read_bytes(), path.stat().st_mtime
-            except OSError as exc:  # gone or unreadable since the scan: next pass
-                self.log(f"not read: {name}: {exc}")
+                content = read_folder_file(self.folder, name, self.max_bytes)
+            except ReadError as exc:
+                # Only regular files inside the folder, at most max_bytes: the same
+                # rule as the job's own folder source. Refused for good until it changes.
+                self.log(f"not read: {name}: {exc.reason}: {exc}")
                 report.not_published.append(name)
+                self._seen[name] = current[name]
+                self._save()
                 continue
+            data, mtime = content.data, content.mtime
             signature = current[name]
             part = self._partial.get(name)
             done = part[1] if part is not None and part[0] == signature else 0

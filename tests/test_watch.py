@@ -147,3 +147,30 @@ def test_watch_killed_mid_file_loses_no_item(channel: Channel, tmp_path: Path) -
     counts = channel.received(len(ids))
     assert set(counts) == set(ids), log.read_text()  # none lost
     assert counts.total() - len(ids) <= kills, counts
+
+
+def test_the_watcher_reads_only_regular_files_inside_the_folder(tmp_path: Path) -> None:
+    """A FIFO, a link to /dev/zero and a link out are refused at once, never read or hung on."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Putin meets Pezeshkian in Kazan. " * 5)
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not an article of this folder " * 5)
+    (folder / "out.txt").symlink_to(outside)
+    (folder / "big.txt").write_text("x" * 2000)
+    sent: list[bytes] = []
+    logged: list[str] = []
+    watcher = FolderWatcher(folder, sent.append, log=logged.append, max_bytes=1000)
+    report = watcher.poll_report()
+    assert [json.loads(m)["id"] for m in sent] == ["good.txt"]
+    assert sorted(report.not_published) == ["big.txt", "out.txt", "pipe.txt", "zero.txt"]
+    reasons = {line.split(":")[1].strip(): line.split(":")[2].strip() for line in logged}
+    assert reasons == {
+        "big.txt": "too_large",
+        "out.txt": "outside_folder",
+        "pipe.txt": "not_a_regular_file",
+        "zero.txt": "outside_folder",
+    }
+    assert watcher.poll_report().not_published == []  # refused once, not every pass
