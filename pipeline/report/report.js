@@ -97,15 +97,22 @@
     return [lo - pad, hi + pad];
   }
 
-  function ticks(lo, hi) {
-    var span = hi - lo, out = [], d = new Date(lo), step, label;
-    if (span > 3 * 365 * 864e5) { d = new Date(d.getFullYear() + 1, 0, 1); step = 12; label = "y"; }
-    else if (span > 60 * 864e5) { d = new Date(d.getFullYear(), d.getMonth() + 1, 1);
-      step = Math.max(1, Math.ceil(span / (8 * 30 * 864e5))); label = "m"; }
-    else { d = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1);
-      step = Math.max(1, Math.ceil(span / (8 * 864e5))); label = "d"; }
-    if (label === "y") step = 12 * Math.max(1, Math.ceil(span / (8 * 365 * 864e5)));
-    while (d.getTime() < hi && out.length < 40) {
+  // Calendar ticks in the reader's time zone: 1/2/7/14 days, 1/2/3/6 months, or years.
+  function ticks(lo, hi, most) {
+    var day = 864e5, span = hi - lo, out = [], d = new Date(lo), label, step;
+    var months = span / (30.4 * day * most);
+    if (span <= most * 14 * day) {
+      label = "d";
+      step = [1, 2, 7, 14].find(function (k) { return k * most * day >= span; });
+      d = new Date(d.getFullYear(), d.getMonth(), d.getDate() + 1);
+    } else if (months <= 6) {
+      label = "m"; step = [1, 2, 3, 6].find(function (k) { return k >= months; });
+      d = new Date(d.getFullYear(), Math.ceil((d.getMonth() + 1) / step) * step, 1);
+    } else {
+      label = "y"; step = 12 * Math.max(1, Math.ceil(months / 12));
+      d = new Date(d.getFullYear() + 1, 0, 1);
+    }
+    while (d.getTime() < hi && out.length < 60) {
       out.push([d.getTime(), label === "y" ? String(d.getFullYear()) :
         label === "m" ? fmtMonth.format(d) : fmtDay.format(d)]);
       d = label === "d" ? new Date(d.getFullYear(), d.getMonth(), d.getDate() + step) :
@@ -114,11 +121,13 @@
     return out;
   }
 
-  function timeline(idx, range) {
-    var W = 1000, H = 72, y = 26, x0 = 24, x1 = W - 24;
+  // Drawn at the width it is shown (one unit a pixel), so marks and labels keep
+  // their size on a phone instead of being scaled down with the whole picture.
+  function timeline(idx, range, W) {
+    var H = 72, y = 26, x0 = 24, x1 = W - 24;
     function x(t) { return x0 + (x1 - x0) * (t - range[0]) / (range[1] - range[0]); }
     var parts = ['<line class="axis" x1="' + x0 + '" x2="' + x1 + '" y1="50" y2="50"/>'];
-    ticks(range[0], range[1]).forEach(function (t) {
+    ticks(range[0], range[1], Math.max(2, Math.floor(W / 110))).forEach(function (t) {
       var tx = x(t[0]).toFixed(1);
       if (tx < 40 || tx > W - 40) return;  // a label there would be cut off
       parts.push('<line class="axis" x1="' + tx + '" x2="' + tx + '" y1="47" y2="53"/><text x="' +
@@ -156,6 +165,7 @@
     var threads = T.filter(function (t) { return !state.thread || t.id === state.thread; });
     var lists = threads.map(function (t) { return t.stories.filter(visible); });
     var range = extent([].concat.apply([], lists));
+    var width = Math.max(300, Math.round($("threads").getBoundingClientRect().width) || 1000);
     var html = threads.map(function (t, k) {
       var idx = lists[k];
       if ((state.alertsOnly || state.from || state.to) && !idx.length) return "";
@@ -165,7 +175,7 @@
         esc(t.kind) + '</span><span class="muted">' + plural(idx.length, "story") + ", " +
         plural(t.articles, "article") + "</span>" + (t.alerts ? '<span class="badge alert">' +
         plural(t.alerts, "alert") + "</span>" : "") + "</h2>" +
-        (idx.length && range ? timeline(idx, range) : '<p class="muted">No stories.</p>') +
+        (idx.length && range ? timeline(idx, range, width) : '<p class="muted">No stories.</p>') +
         '<ol class="stories">' + idx.slice(0, n).map(storyItem).join("") + "</ol>" +
         moreButton(key, Math.min(n, idx.length), idx.length, 100) + "</section>";
     }).join("");
@@ -266,6 +276,13 @@
 
   $("alerts").addEventListener("toggle", function () {
     $("alerts").setAttribute("data-touched", "");
+  });
+  var resized = null, lastWidth = window.innerWidth;
+  window.addEventListener("resize", function () {
+    if (window.innerWidth === lastWidth) return;
+    lastWidth = window.innerWidth;
+    clearTimeout(resized);
+    resized = setTimeout(renderMain, 150);
   });
   $("title").textContent = "threadwatch report — " + D.folder;
   renderCounts();
