@@ -28,6 +28,7 @@ from typing import Any
 from pipeline.report import write_report
 from transforms.sinks import OUTPUT_FILES
 
+HOSTILE = "<img src=x onerror=\"console.error('title ran')\"></script>"
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 PER_DAY = 1000
 REASONS = (("extract", "empty_text"), ("read", "undecodable"), ("extract", "too_large"),
@@ -48,7 +49,8 @@ def _article(n: int, published: dt.datetime, rng: random.Random) -> dict[str, An
         "published_source": "manifest",
         "source": f"Source {n % 37}",
         "text_from": None,
-        "title": f"{words.capitalize()} <{n}>",
+        # Markup in some titles: the page must show it as text, never run it.
+        "title": f"{words.capitalize()} " + (HOSTILE if n % 997 == 0 else f"<{n}>"),
         "url": f"https://news.example/{n}",
     }
 

@@ -385,13 +385,14 @@ def _run_help() -> str:
         "--streaming, …).",
     )
     ThreadwatchOptions._add_argparse_args(parser)
-    parser.add_argument_group("output").add_argument(
+    output = parser.add_argument_group("output")
+    output.add_argument(
         "--verbose",
         action="store_true",
         help="On a failure, print the full traceback (and Beam's error log) as well as "
         "the one line naming the failed stage.",
     )
-    parser.add_argument_group("output").add_argument(
+    output.add_argument(
         "--report", action="store_true", help="Also write OUTPUT/report.html (threadwatch report)."
     )
     return parser.format_help()

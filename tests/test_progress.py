@@ -1,4 +1,4 @@
-"""Progress lines: redrawn on a terminal, heartbeats in logs, rate-limited, with an injected clock."""
+"""Progress lines: redrawn on a terminal, heartbeats in logs, rate-limited, fake clock."""
 
 import io
 
@@ -98,8 +98,7 @@ def test_finish_completes_the_terminal_line_and_logs_done() -> None:
         progress.finish()
     assert tty.getvalue().endswith("\n") and tty.getvalue().count("\n") == 1
     assert log.getvalue().splitlines() == [
-        "threadwatch: done read=5 embedded=5 clustered=5 dropped=0 rate=- total=5 eta=- "
-        "elapsed=0s"
+        "threadwatch: done read=5 embedded=5 clustered=5 dropped=0 rate=- total=5 eta=- elapsed=0s"
     ]
 
 
