@@ -15,6 +15,7 @@ from pipeline.report import write_report
 from pipeline.report.load import ReportError, load_output
 from pipeline.report.model import build_model
 from pipeline.report.render import embed_json, render_html
+from tests.support import REPO
 from transforms.sinks import OUTPUT_FILES
 
 
@@ -200,3 +201,14 @@ def test_report_command_writes_the_page_and_refuses_a_missing_folder(
     assert f"report: {tmp_path / 'r.html'}" in capsys.readouterr().out
     assert main(["report", str(tmp_path / "nothing")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_report_command_titles_watched_threads_from_the_watchlist(tmp_path: Path) -> None:
+    """A watched thread no alert names still shows its title, not its id."""
+    _write(tmp_path / "out", assignments=[_assignment("a", "s-1", "russia-iran-strategic-treaty")])
+    page = tmp_path / "r.html"
+    threads = str(REPO / "config" / "threads.yaml")
+    assert main(["report", str(tmp_path / "out"), "--output", str(page), "--threads", threads]) == 0
+    assert "Russia–Iran strategic treaty" in page.read_text()
+    assert main(["report", str(tmp_path / "out"), "--output", str(page)]) == 0
+    assert "Russia–Iran strategic treaty" not in page.read_text()

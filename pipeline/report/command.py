@@ -30,6 +30,12 @@ def report_main(argv: Sequence[str]) -> int:
         "--output", default=None, help="page to write (default: FOLDER/report.html)"
     )
     parser.add_argument(
+        "--threads",
+        default=None,
+        help="the run's watchlist, to title watched threads that no alert names "
+        "(default: their ids)",
+    )
+    parser.add_argument(
         "--screenshot",
         metavar="PNG",
         default=None,
@@ -37,7 +43,12 @@ def report_main(argv: Sequence[str]) -> int:
         "alert's story open",
     )
     args = parser.parse_args(list(argv))
-    page = write_report(args.folder, args.output)
+    titles = None
+    if args.threads:
+        from pipeline.config import load_threads
+
+        titles = {spec.id: spec.title for spec in load_threads(args.threads)}
+    page = write_report(args.folder, args.output, titles)
     print(f"report: {page}")
     if args.screenshot:
         shot = take_screenshot(page, Path(args.screenshot), latest_alert_story(args.folder))
