@@ -30,6 +30,7 @@ from pipeline.options import (
     project_path,
 )
 from pipeline.preflight import SourceError, check_source, no_threads_warning
+from pipeline.report.load import ReportError
 from pipeline.state_check import check_state_file
 from pipeline.summary import counters_from_result, read_jsonl, summarise
 from transforms.errors import ConfigError
@@ -133,13 +134,17 @@ def start(
     return job, pipeline.run()
 
 
-def run(flags: Sequence[str]) -> int:
+def run(flags: Sequence[str], report: bool = False) -> int:
     job, result = start(flags)
     result.wait_until_finish()
     alerts = read_jsonl(f"{job.output.rstrip('/')}/{OUTPUT_FILES['alerts']}")
     summary = summarise(counters_from_result(result), alerts, watched=len(job.threads))
     print("\n".join(summary.lines()))
     print(f"outputs in {job.output}/: {', '.join(OUTPUT_FILES.values())}")
+    if report:
+        from pipeline.report import write_report
+
+        print(f"report: {write_report(job.output, None, {t.id: t.title for t in job.threads})}")
     return EXIT_OK
 
 
@@ -380,11 +385,15 @@ def _run_help() -> str:
         "--streaming, …).",
     )
     ThreadwatchOptions._add_argparse_args(parser)
-    parser.add_argument_group("output").add_argument(
+    output = parser.add_argument_group("output")
+    output.add_argument(
         "--verbose",
         action="store_true",
         help="On a failure, print the full traceback (and Beam's error log) as well as "
         "the one line naming the failed stage.",
+    )
+    output.add_argument(
+        "--report", action="store_true", help="Also write OUTPUT/report.html (threadwatch report)."
     )
     return parser.format_help()
 
@@ -398,6 +407,7 @@ commands:
   watch    publish a folder's new and changed files to a Pub/Sub topic (for --streaming)
   poll-feeds  poll feeds and publish new entries' articles to a Pub/Sub topic (for --streaming)
   onnx-export  export the embedding model to ONNX (optionally int8)
+  report   write a run's outputs as one HTML page (threads, stories, alerts, counts)
 
 'threadwatch <command> --help' for the options of a command; any command
 takes --verbose: on a failure, the full traceback besides the one-line error.
@@ -419,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "-h" in rest or "--help" in rest:
                 print(_run_help())
                 return EXIT_OK
-            return run(rest)
+            return run([a for a in rest if a != "--report"], "--report" in rest)
         if command == "eval":
             return evaluate(rest)
         if command == "ecbplus":
@@ -430,8 +440,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return poll_feeds(rest)
         if command == "onnx-export":
             return onnx_export(rest)
+        if command == "report":
+            from pipeline.report.command import report_main
+
+            return report_main(rest)
         raise UsageError(f"unknown command {command!r}\n{USAGE}")
-    except (UsageError, ConfigError, SourceError) as exc:
+    except (UsageError, ConfigError, SourceError, ReportError) as exc:
         print(f"threadwatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
