@@ -31,6 +31,7 @@ from transforms.errors import ConfigError
 from transforms.extract import ExtractText, Fingerprint
 from transforms.feed_source import ReadFeeds
 from transforms.feeds import FeedList
+from transforms.progress_tap import TapProgress
 from transforms.pubsub_io import PublishAlerts, ReadArticleMessages
 from transforms.read import ReadSeedFolder, file_uri
 from transforms.records import Article, ArticleMeta, RawDocument
@@ -60,6 +61,8 @@ class Job:
     pane_seconds: float | None = None
     #: Feeds read once beside the other sources (``--feeds``).
     feeds: FeedList | None = None
+    #: Loopback address the launcher's progress line listens on (local runs only).
+    progress_address: str | None = None
 
     @classmethod
     def from_options(cls, options: beam.options.pipeline_options.PipelineOptions) -> "Job":
@@ -168,11 +171,8 @@ def build_graph(
         dead.append(messages["dead_letter"])
     raw.append(pipeline | "ThreadExemplars" >> beam.Create(exemplar_documents(job.threads)))
 
-    extracted = (
-        raw
-        | "AllDocuments" >> beam.Flatten()
-        | "ExtractText" >> ExtractText(job.settings.extraction)
-    )
+    documents_read = raw | "AllDocuments" >> beam.Flatten()
+    extracted = documents_read | "ExtractText" >> ExtractText(job.settings.extraction)
     dead.append(extracted["dead_letter"])
     descriptions = (
         pipeline
@@ -195,15 +195,31 @@ def build_graph(
         job.state_every_seconds,
     )
     dead.append(events["dead_letter"])
+    dead_letters = dead | "AllDeadLetters" >> beam.Flatten()
+    if job.progress_address:
+        _tap_progress(job.progress_address, documents_read, embedded["main"], events, dead_letters)
     return {
         "alerts": events["alerts"],
         "stories": events["stories"],
         "assignments": events["assignments"],
         "duplicates": events["duplicates"],
         "threads": events["threads"],
-        "dead_letters": dead | "AllDeadLetters" >> beam.Flatten(),
+        "dead_letters": dead_letters,
         "state": events["state"],
     }
+
+
+def _tap_progress(address: str, read: Any, embedded: Any, events: Any, dead: Any) -> None:
+    """Side branches counting each stage for the progress line (``TapProgress``)."""
+    articles = embedded | "ArticlesOnly" >> beam.Filter(lambda a: a.role == "article")
+    dropped = (events["duplicates"], dead) | "Dropped" >> beam.Flatten()
+    for stage, pcoll in (
+        ("read", read),
+        ("embedded", articles),
+        ("clustered", events["assignments"]),
+        ("dropped", dropped),
+    ):
+        _ = pcoll | f"Progress_{stage}" >> TapProgress(stage, address)
 
 
 def build(
