@@ -219,13 +219,16 @@ class _TrackStoriesFn(beam.DoFn):
         if due:
             version += 1
             version_state.write(version)
-            for article in due:
-                journal.add(_pack(version, article))
-            journaled.write((journaled.read() or 0) + len(due))
-        if final or (journaled.read() or 0) >= self._compact_every:
+        pending = (journaled.read() or 0) + len(due)
+        if final or pending >= self._compact_every:
+            # A new snapshot holds this step too: no need to journal it first.
             snapshot.write(tracker.to_bytes())
             journal.clear()
             journaled.write(0)
+        elif due:
+            for article in due:
+                journal.add(_pack(version, article))
+            journaled.write(pending)
         state_out = self._persist(tracker, version, due, final)
         self._cache.put(version, tracker)
 
