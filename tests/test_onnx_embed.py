@@ -28,6 +28,21 @@ from transforms.settings import EmbeddingSettings, Settings
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
+# How far an int8 similarity may lie from the fp32 (golden) one. int8 scores
+# differ between CPUs and batches, while fp32 ones matched to the last digit:
+# the activations are quantised at run time with one scale per batch, so a
+# vector depends on its batch, and ONNX Runtime's u8×s8 kernels differ by
+# instruction set (exact with AVX-512 VNNI; AVX2's vpmaddubsw saturates pairs
+# of products at 16 bits). Measured on the ECB+ fixture (982 articles; the
+# 12,383 pairs with an fp32 similarity of at least 0.45), int8 moved a
+# similarity by 0.009 on average and by at most 0.063 with AVX-512 VNNI
+# (0.058 with the graph unoptimised, 0.062 one article per batch). On the
+# seeds, the fp32 alert scores [0.656, 0.8304] became [0.6598, 0.8351] with
+# VNNI and [0.6615, 0.8531] with AVX2 alone (qemu -cpu Haswell; a CI machine
+# without AVX-512 gave the same). 0.1 is above every measured shift and
+# below every golden margin to a threshold (0.156 and more; checked below).
+INT8_SCORE_TOLERANCE = 0.1
+
 
 @pytest.fixture(scope="session")
 def onnx_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
@@ -127,9 +142,8 @@ def test_pipeline_with_onnx_int8_makes_the_golden_decisions(
     tmp_path: Path, seeds_dir: Path, onnx_models: dict[str, str]
 ) -> None:
     settings = onnx_settings(onnx_models["int8"])
-    result = run_job(
-        make_job(tmp_path, seeds_dir, settings=settings), OnnxHandler(settings.embedding)
-    )
+    job = make_job(tmp_path, seeds_dir, settings=settings)
+    result = run_job(job, OnnxHandler(settings.embedding))
 
     expected = golden.load("seeds")
     actual = golden.normalise(result)
@@ -150,10 +164,27 @@ def test_pipeline_with_onnx_int8_makes_the_golden_decisions(
             "dead_letters": outputs["dead_letters"],
         }
 
+    clustering = settings.clustering
+    thresholds = {
+        t.id: clustering.thread_threshold if t.threshold is None else t.threshold
+        for t in job.threads
+    }
+
+    def margins(outputs: dict[str, Any]) -> list[float]:
+        """Each similarity a decision was taken on, less the threshold it had to reach."""
+        alerts = [a["score"] - thresholds[a["thread"]["id"]] for a in outputs["alerts"]]
+        joins = [
+            a["similarity"] - clustering.story_threshold
+            for a in outputs["assignments"]
+            if a["action"] == "joined"
+        ]
+        return [*alerts, *joins]
+
     assert decisions(actual) == decisions(expected)
-    # int8 weights move similarities by about a hundredth.
-    scores = [a["score"] for a in actual["alerts"]]
-    assert np.allclose(scores, [a["score"] for a in expected["alerts"]], atol=0.02)
+    assert np.allclose(margins(actual), margins(expected), rtol=0, atol=INT8_SCORE_TOLERANCE)
+    # The golden decisions lie farther from their thresholds than int8 can
+    # move a score: the decisions compared above do not depend on the CPU.
+    assert min(margins(expected)) > INT8_SCORE_TOLERANCE
 
 
 def test_factory_picks_the_configured_backend(tmp_path: Path) -> None:
