@@ -31,11 +31,11 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from pipeline.config import load_settings
-from transforms.cluster import _pack
-from transforms.records import EmbeddedArticle, Features
-from transforms.state_store import StateStore
-from transforms.tracker import StoryTracker
+from pipeline.config.settings import load_settings
+from transforms.clustering.cluster import _pack
+from transforms.clustering.state_store import StateStore
+from transforms.clustering.tracker import StoryTracker
+from transforms.core.records import EmbeddedArticle, Features
 
 PER_DAY = 3000
 STEP = 10

@@ -32,8 +32,8 @@ from pipeline.options import (
 from pipeline.preflight import SourceError, check_source, no_threads_warning
 from pipeline.state_check import check_state_file
 from pipeline.summary import counters_from_result, read_jsonl, summarise
-from transforms.errors import ConfigError
-from transforms.sinks import OUTPUT_FILES
+from transforms.core.errors import ConfigError
+from transforms.sinks.files import OUTPUT_FILES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -168,7 +168,7 @@ def evaluate(argv: Sequence[str]) -> int:
     )
     args, beam_flags = parser.parse_known_args(list(argv))
     check_flags(beam_flags)
-    from pipeline.eval_job import EvalRun, format_report, run_eval
+    from pipeline.evaluation.eval_job import EvalRun, format_report, run_eval
 
     options = pipeline_options(beam_flags)
     flags = [f for f in beam_flags if not f.startswith("--runner")]
@@ -213,8 +213,8 @@ def convert_ecbplus(argv: Sequence[str]) -> int:
         "--topics", default=None, help="comma-separated topic numbers to keep (default: all)"
     )
     args = parser.parse_args(list(argv))
-    from pipeline.ecbplus import convert, read_docs, with_exemplars
-    from pipeline.eval_job import write_stream
+    from pipeline.evaluation.ecbplus import convert, read_docs, with_exemplars
+    from pipeline.evaluation.eval_job import write_stream
 
     docs = read_docs(args.input)
     if args.topics:
@@ -249,8 +249,8 @@ def onnx_export(argv: Sequence[str]) -> int:
         help="settings whose embedding.model is exported (default: %(default)s)",
     )
     args = parser.parse_args(list(argv))
-    from pipeline.config import load_settings
-    from transforms.onnx_export import compare_with_source, export_onnx
+    from pipeline.config.settings import load_settings
+    from transforms.embedding.onnx_export import compare_with_source, export_onnx
 
     model = load_settings(args.settings or None).embedding.model
     info = export_onnx(args.output, model, int8=args.int8)
@@ -288,7 +288,7 @@ def watch_folder(argv: Sequence[str]) -> int:
 
     from google.cloud import pubsub_v1
 
-    from pipeline.watch import FolderWatcher
+    from pipeline.edge.watch import FolderWatcher
 
     publisher = pubsub_v1.PublisherClient()
     watcher = FolderWatcher(
@@ -339,9 +339,9 @@ def poll_feeds(argv: Sequence[str]) -> int:
 
     from google.cloud import pubsub_v1
 
-    from pipeline.config import load_settings
-    from pipeline.feed_poller import FeedPoller
-    from pipeline.feeds_config import load_feeds
+    from pipeline.config.feeds import load_feeds
+    from pipeline.config.settings import load_settings
+    from pipeline.edge.poll_feeds import FeedPoller
 
     feeds = load_feeds(args.feeds, args.allow_private_hosts)
     settings = load_settings(args.settings or None)

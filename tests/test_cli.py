@@ -162,9 +162,9 @@ def test_bad_state_file_exits_2_before_any_embedding_work(
 ) -> None:
     """With a model that cannot load, reaching the embedding stage would exit 1, not 2."""
     from pipeline.cli import main
-    from transforms.settings import ClusteringSettings
-    from transforms.state_store import StateStore
-    from transforms.tracker import StoryTracker
+    from transforms.clustering.state_store import StateStore
+    from transforms.clustering.tracker import StoryTracker
+    from transforms.core.settings import ClusteringSettings
 
     state = tmp_path / "state.json"
     StateStore(str(state)).commit(StoryTracker(ClusteringSettings(), ()).to_bytes(), 1)
@@ -286,7 +286,7 @@ def test_beam_tracebacks_stay_off_stderr_unless_verbose() -> None:
     )
     assert quiet.filter(record("apache_beam.runners.direct.executor", logging.ERROR, "Giving up"))
     assert quiet.filter(record("apache_beam.io", logging.WARNING, "x", traced=True))
-    assert quiet.filter(record("pipeline.watch", logging.ERROR, "x", traced=True))
+    assert quiet.filter(record("pipeline.edge.watch", logging.ERROR, "x", traced=True))
 
 
 def test_defaults_are_the_projects_files_and_fall_back_to_the_current_folder() -> None:

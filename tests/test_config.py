@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_settings, load_threads
+from pipeline.config.settings import load_settings, load_threads
 from tests.support import SETTINGS, THREADS
-from transforms.errors import ConfigError
-from transforms.settings import ExtractionSettings, SettingError
+from transforms.core.errors import ConfigError
+from transforms.core.settings import ExtractionSettings, SettingError
 
 
 def write(tmp_path: Path, text: str, name: str = "threads.yaml") -> str:

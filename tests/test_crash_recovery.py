@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.ecbplus import detokenize
+from pipeline.evaluation.ecbplus import detokenize
 from tests.support import REPO, SETTINGS, read_jsonl
-from transforms.onnx_export import export_onnx
-from transforms.state_store import StateStore, staging_folders
+from transforms.clustering.state_store import StateStore, staging_folders
+from transforms.embedding.onnx_export import export_onnx
 
 ECBPLUS = REPO / "tests" / "fixtures" / "ecbplus" / "docs.jsonl"
 ARTICLES = 200

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from transforms.dates import find_date, parse_dateline, parse_datetime
+from transforms.text.dates import find_date, parse_dateline, parse_datetime
 
 EDT = dt.timezone(dt.timedelta(hours=-4))
 

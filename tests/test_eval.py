@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.ecbplus import convert, detokenize, read_docs, with_exemplars
-from pipeline.eval_job import EvalRun, run_eval, write_stream
-from pipeline.evaluate import alert_report, bcubed, micro_alerts, pairwise
-from pipeline.labelled import parse_stream
+from pipeline.evaluation.ecbplus import convert, detokenize, read_docs, with_exemplars
+from pipeline.evaluation.eval_job import EvalRun, run_eval, write_stream
+from pipeline.evaluation.evaluate import alert_report, bcubed, micro_alerts, pairwise
+from pipeline.evaluation.labelled import parse_stream
 from tests.support import FIXTURES, SETTINGS, THREADS, CachedModelHandler
-from transforms.errors import ConfigError
+from transforms.core.errors import ConfigError
 
 ECBPLUS = FIXTURES / "ecbplus" / "docs.jsonl"
 HELD_OUT = set(range(36, 46))  # never used to choose settings (docs/quality.md)
@@ -156,9 +156,9 @@ def test_tuning_replay_scores_like_the_pipeline(
 ) -> None:
     """The sweep harness (benchmarks/replay.py) must agree with ``threadwatch eval``."""
     from benchmarks.replay import prepare, replay
-    from pipeline.config import load_settings
-    from pipeline.eval_job import score
-    from pipeline.labelled import exemplar_threads, read_stream
+    from pipeline.config.settings import load_settings
+    from pipeline.evaluation.eval_job import score
+    from pipeline.evaluation.labelled import exemplar_threads, read_stream
 
     path = _held_out_stream(tmp_path, None)
     records = read_stream(path)

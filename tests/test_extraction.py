@@ -13,11 +13,11 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.summary import counters_from_result
 from tests.support import FIXTURES, REPO
-from transforms.errors import ExtractionError, ReadError
-from transforms.extract import ExtractText
-from transforms.extraction import decode_text, extract_article
-from transforms.records import ArticleMeta, RawDocument
-from transforms.settings import ExtractionSettings
+from transforms.core.errors import ExtractionError, ReadError
+from transforms.core.records import ArticleMeta, RawDocument
+from transforms.core.settings import ExtractionSettings
+from transforms.text.extraction import decode_text, extract_article
+from transforms.text.steps import ExtractText
 
 SETTINGS = ExtractionSettings()
 PAGES = FIXTURES / "extraction"

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from pipeline.feeds_config import load_feeds
+from pipeline.config.feeds import load_feeds
 from tests.support import REPO
-from transforms.errors import ConfigError
+from transforms.core.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str, name: str = "feeds.yaml") -> str:

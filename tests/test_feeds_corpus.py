@@ -14,12 +14,18 @@ import pytest
 
 from tests.feed_server import FeedServer
 from tests.support import FIXTURES
-from transforms.errors import ItemError
-from transforms.extraction import extract_article
-from transforms.feeds import FeedEntry, FeedSpec, entry_document, feed_dead_letter, read_feed
-from transforms.http_fetch import FetchPolicy, HttpFetcher
-from transforms.records import DeadLetter
-from transforms.settings import ExtractionSettings
+from transforms.core.errors import ItemError
+from transforms.core.records import DeadLetter
+from transforms.core.settings import ExtractionSettings
+from transforms.sources.feeds import (
+    FeedEntry,
+    FeedSpec,
+    entry_document,
+    feed_dead_letter,
+    read_feed,
+)
+from transforms.sources.http_fetch import FetchPolicy, HttpFetcher
+from transforms.text.extraction import extract_article
 
 CORPUS = FIXTURES / "feeds"
 POLICY = FetchPolicy(retries=0, host_delay_seconds=0, allow_private_hosts=True)
@@ -120,8 +126,8 @@ def test_a_corpus_sample_through_read_feeds_is_accounted_for_in_beam_metrics(
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.summary import counters_from_result, summarise
-    from transforms.feed_source import ReadFeeds
-    from transforms.feeds import FeedList
+    from transforms.sources.feeds import FeedList
+    from transforms.sources.read_feeds import ReadFeeds
 
     files = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".xml", ".json"))[::20]
     specs = tuple(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.feed_server import FeedServer, Reply, Request, gzip_reply, tls_for
-from transforms.http_fetch import (
+from transforms.sources.http_fetch import (
     BadResponse,
     ConnectionFailed,
     FetchPolicy,
@@ -24,7 +24,7 @@ from transforms.http_fetch import (
     Validators,
     decode_page,
 )
-from transforms.urls import UnsafeURLError
+from transforms.text.urls import UnsafeURLError
 
 #: Loopback is private: these tests allow it explicitly (the default refuses it).
 POLICY = FetchPolicy(
@@ -341,7 +341,7 @@ def test_a_pinned_https_connection_keeps_the_name_for_sni_and_the_certificate(
 
 
 def test_nothing_connects_outside_a_checked_fetch(server: FeedServer) -> None:
-    from transforms.pinned_http import PinnedSession
+    from transforms.sources.pinned_http import PinnedSession
 
     pinned = PinnedSession()
     with pytest.raises(UnsafeURLError, match="outside a fetch"):

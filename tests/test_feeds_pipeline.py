@@ -19,12 +19,12 @@ from pipeline.summary import counters_from_result, summarise
 from tests.feed_server import FeedServer, Reply, gzip_reply
 from tests.support import FIXTURES, REPO, SETTINGS, CachedModelHandler, make_job, run_job
 from tests.test_extraction import token_f1
-from transforms.extraction import extract_article
-from transforms.feed_source import ReadFeeds
-from transforms.feeds import FeedList, FeedSpec, entry_document, read_feed
-from transforms.http_fetch import FetchPolicy, HttpFetcher
-from transforms.records import RawDocument
-from transforms.settings import ExtractionSettings
+from transforms.core.records import RawDocument
+from transforms.core.settings import ExtractionSettings
+from transforms.sources.feeds import FeedList, FeedSpec, entry_document, read_feed
+from transforms.sources.http_fetch import FetchPolicy, HttpFetcher
+from transforms.sources.read_feeds import ReadFeeds
+from transforms.text.extraction import extract_article
 
 #: Loopback is private: allowed here explicitly (the default refuses it).
 POLICY = FetchPolicy(
@@ -332,9 +332,9 @@ def test_streaming_feeds_without_a_subscription_is_a_usage_error(
 def test_text_from_survives_embedding_and_the_coder(text_from: str | None) -> None:
     import numpy as np
 
-    from transforms.coders import EmbeddedArticleCoder
-    from transforms.embed import to_embedded
-    from transforms.records import Article, Features
+    from transforms.core.coders import EmbeddedArticleCoder
+    from transforms.core.records import Article, Features
+    from transforms.embedding.embed import to_embedded
 
     article = Article(
         id="a",

@@ -14,17 +14,17 @@ import pytest
 from google.api_core.exceptions import ServiceUnavailable
 
 from pipeline.cli import main, start
-from pipeline.feed_poller import FeedPoller, article_message
-from pipeline.publish_retry import Backoff
+from pipeline.edge.poll_feeds import FeedPoller, article_message
+from pipeline.edge.publish_retry import Backoff
 from tests.feed_server import FeedServer, Reply, Request
 from tests.pubsub_channel import Channel, threadwatch_process
 from tests.pubsub_emulator import PROJECT
 from tests.support import REPO, SETTINGS, THREADS, CachedModelHandler
-from transforms.feeds import FeedList, FeedSpec
-from transforms.folder import json_item
-from transforms.http_fetch import FetchPolicy
-from transforms.records import ArticleMeta, RawDocument
-from transforms.settings import ExtractionSettings
+from transforms.core.records import ArticleMeta, RawDocument
+from transforms.core.settings import ExtractionSettings
+from transforms.sources.feeds import FeedList, FeedSpec
+from transforms.sources.folder import json_item
+from transforms.sources.http_fetch import FetchPolicy
 
 POLICY = FetchPolicy(retries=0, host_delay_seconds=0, allow_private_hosts=True)
 BODY = " ".join(["Negotiators from both countries met again on Thursday to settle the text."] * 4)

@@ -1,8 +1,11 @@
 """Duplicate signatures and salient terms."""
 
 from tests.support import REPO
-from transforms.extraction import extract_article
-from transforms.fingerprint import (
+from transforms.core.records import RawDocument
+from transforms.core.settings import ExtractionSettings
+from transforms.text.cleaning import clean_plain_text
+from transforms.text.extraction import extract_article
+from transforms.text.fingerprint import (
     WatchTermMatcher,
     compute_features,
     exact_hash,
@@ -12,9 +15,6 @@ from transforms.fingerprint import (
     normalise,
     salient_terms,
 )
-from transforms.records import RawDocument
-from transforms.settings import ExtractionSettings
-from transforms.textclean import clean_plain_text
 
 ARTICLE = clean_plain_text((REPO / "seeds" / "004_bed5f04292cb6d2e.txt").read_text()).body
 OTHER = clean_plain_text((REPO / "seeds" / "002_dc85ee8fd00bc9d9.txt").read_text()).body

@@ -14,9 +14,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.summary import counters_from_result
-from transforms.errors import ConfigError, ReadError
-from transforms.extraction import extract_article
-from transforms.folder import (
+from transforms.core.errors import ConfigError, ReadError
+from transforms.core.records import DeadLetter, RawDocument
+from transforms.core.settings import ExtractionSettings
+from transforms.sources.folder import (
     is_article_file,
     json_item,
     list_folder,
@@ -26,9 +27,8 @@ from transforms.folder import (
     resolve_inside,
     split_file,
 )
-from transforms.read import ReadSeedFolder, load_folder_manifest
-from transforms.records import DeadLetter, RawDocument
-from transforms.settings import ExtractionSettings
+from transforms.sources.read_folder import ReadFolder, load_folder_manifest
+from transforms.text.extraction import extract_article
 
 
 def items(name: str, data: bytes | None) -> list[RawDocument | DeadLetter]:
@@ -276,7 +276,7 @@ def test_read_seed_folder_gives_every_hostile_entry_a_dead_letter(
 ) -> None:
     folder = hostile_folder(tmp_path)
     pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
-    outputs = pipeline | ReadSeedFolder(str(folder), max_bytes=1000)
+    outputs = pipeline | ReadFolder(str(folder), max_bytes=1000)
     docs = outputs["main"] | beam.Map(lambda d: (d.item_id, d.content))
     letters = outputs["dead_letter"] | beam.Map(lambda d: (d.item, d.stage, d.reason))
     assert_that(docs, equal_to([(n, BRIEF) for n in HOSTILE_READ]), label="documents")

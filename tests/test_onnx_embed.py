@@ -11,20 +11,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pipeline.config import load_settings
+from pipeline.config.settings import load_settings
 from tests import golden
 from tests.support import SETTINGS, CachedModelHandler, folder_documents, make_job, run_job
-from transforms.embed import (
+from transforms.core.errors import ConfigError
+from transforms.core.settings import EmbeddingSettings, Settings
+from transforms.embedding.embed import (
     SentenceTransformerEncoder,
     SentenceTransformerHandler,
     embedding_text,
     make_handler,
 )
-from transforms.errors import ConfigError
-from transforms.extraction import extract_article
-from transforms.onnx_embed import OnnxEncoder, OnnxHandler, OnnxModelInfo
-from transforms.onnx_export import INT8, export_onnx
-from transforms.settings import EmbeddingSettings, Settings
+from transforms.embedding.onnx import OnnxEncoder, OnnxHandler, OnnxModelInfo
+from transforms.embedding.onnx_export import INT8, export_onnx
+from transforms.text.extraction import extract_article
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 

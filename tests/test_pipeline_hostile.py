@@ -20,8 +20,8 @@ from types import FrameType
 import pytest
 
 from tests.support import FIXTURES, CachedModelHandler, RunResult, make_job, run_job
-from transforms.folder import split_file
-from transforms.records import RawDocument
+from transforms.core.records import RawDocument
+from transforms.sources.folder import split_file
 
 MARKER = "Zanzibarquux"  # a word no seed has: it must never reach an output
 SECRET = (

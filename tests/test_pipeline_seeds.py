@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pipeline.config import load_settings
+from pipeline.config.settings import load_settings
 from tests import golden
 from tests.support import (
     FIXTURES,
@@ -21,8 +21,8 @@ from tests.support import (
     run_job,
     story_sets,
 )
-from transforms.folder import split_file
-from transforms.records import RawDocument
+from transforms.core.records import RawDocument
+from transforms.sources.folder import split_file
 
 TREATY = "russia-iran-strategic-treaty"
 SEED_DESCRIPTION = (

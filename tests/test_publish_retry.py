@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.publish_retry import Backoff, PublishFailed, publish_with_retry
+from pipeline.edge.publish_retry import Backoff, PublishFailed, publish_with_retry
 
 
 class Flaky:

@@ -107,7 +107,7 @@ def test_watched_folder_file_copied_in_raises_its_alert(
     import shutil
     import threading
 
-    from pipeline.watch import FolderWatcher
+    from pipeline.edge.watch import FolderWatcher
 
     publisher, _, names = topics("watch-")
     folder = tmp_path / "inbox"

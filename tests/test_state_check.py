@@ -7,10 +7,10 @@ import pytest
 
 from pipeline.state_check import StateFileError, check_state_file
 from tests.tracker_support import article, unit
-from transforms.errors import ConfigError
-from transforms.settings import ClusteringSettings, ThreadSpec
-from transforms.state_store import StateStore
-from transforms.tracker import StoryTracker
+from transforms.clustering.state_store import StateStore
+from transforms.clustering.tracker import StoryTracker
+from transforms.core.errors import ConfigError
+from transforms.core.settings import ClusteringSettings, ThreadSpec
 
 SETTINGS = ClusteringSettings()
 THREADS = (ThreadSpec(id="ru-ir", title="Russia–Iran", description="d"),)

@@ -7,9 +7,15 @@ import numpy as np
 import pytest
 
 from tests import tracker_support
-from transforms.records import EmbeddedArticle
-from transforms.seen_ids import SeenIds
-from transforms.state_store import Outbox, StateError, StateStore, publish, staging_folder
+from transforms.clustering.seen_ids import SeenIds
+from transforms.clustering.state_store import (
+    Outbox,
+    StateError,
+    StateStore,
+    publish,
+    staging_folder,
+)
+from transforms.core.records import EmbeddedArticle
 
 
 def article(article_id: str, day: float) -> EmbeddedArticle:

@@ -14,10 +14,10 @@ from apache_beam.transforms.window import FixedWindows, IntervalWindow, Timestam
 from tests import golden
 from tests.support import CachedModelHandler, folder_documents, make_job, run_job
 from tests.tracker_support import T0, article, near, unit
-from transforms.cluster import ClusterStories
-from transforms.records import EmbeddedArticle
-from transforms.settings import ClusteringSettings, ThreadSpec
-from transforms.tracker import story_id_for
+from transforms.clustering.cluster import ClusterStories
+from transforms.clustering.tracker import story_id_for
+from transforms.core.records import EmbeddedArticle
+from transforms.core.settings import ClusteringSettings, ThreadSpec
 
 DAY = 86400
 SETTINGS = ClusteringSettings(

@@ -11,11 +11,11 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.test_streaming import PROTOTYPE, SETTINGS, THREAD, at, ts
 from tests.tracker_support import article, near
-from transforms import cluster
-from transforms.cluster import ClusterStories
-from transforms.records import EmbeddedArticle
-from transforms.state_store import StateStore
-from transforms.tracker import alert_id_for, order_key, story_id_for
+from transforms.clustering import cluster
+from transforms.clustering.cluster import ClusterStories
+from transforms.clustering.state_store import StateStore
+from transforms.clustering.tracker import alert_id_for, order_key, story_id_for
+from transforms.core.records import EmbeddedArticle
 
 STORY = near(PROTOTYPE, 0.7, "story-1")
 DESCRIPTION = article(

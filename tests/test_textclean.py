@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import REPO
-from transforms.textclean import clean_plain_text, markdown_to_text, split_front_matter
+from transforms.text.cleaning import clean_plain_text, markdown_to_text, split_front_matter
 
 SEEDS = REPO / "seeds"
 

@@ -9,7 +9,8 @@ import pytest
 
 from tests.support import REPO
 from tests.tracker_support import article, near, unit
-from transforms.records import (
+from transforms.clustering.tracker import StoryTracker, alert_id_for, story_id_for
+from transforms.core.records import (
     Alert,
     Assignment,
     DeadLetter,
@@ -18,8 +19,7 @@ from transforms.records import (
     StoryRecord,
     ThreadRecord,
 )
-from transforms.settings import ClusteringSettings, ThreadSpec
-from transforms.tracker import StoryTracker, alert_id_for, story_id_for
+from transforms.core.settings import ClusteringSettings, ThreadSpec
 
 SETTINGS = ClusteringSettings(
     sparse_weight=0.0,  # embedding cosine only, unless a test says otherwise

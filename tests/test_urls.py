@@ -2,7 +2,7 @@
 
 import pytest
 
-from transforms.urls import CheckedTarget, UnsafeURLError, canonical_url, check_fetchable
+from transforms.text.urls import CheckedTarget, UnsafeURLError, canonical_url, check_fetchable
 
 
 def test_tracking_parameters_fragments_and_default_ports_go() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.publish_retry import Backoff
-from pipeline.watch import FolderWatcher, changed
+from pipeline.edge.publish_retry import Backoff
+from pipeline.edge.watch import FolderWatcher, changed
 from tests.pubsub_channel import Channel, threadwatch_process
 
 
