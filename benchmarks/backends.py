@@ -42,7 +42,8 @@ from benchmarks.throughput import pipeline_texts
 from pipeline.config.settings import load_settings
 from pipeline.evaluation.ecbplus import convert, read_docs
 from transforms.core.settings import EmbeddingSettings
-from transforms.embedding.embed import embedding_text, load_encoder
+from transforms.embedding.embed import load_encoder
+from transforms.embedding.handler import embedding_text
 from transforms.embedding.onnx import INFO_FILE
 
 VARIANTS = ("st-256", "st-128", "onnx-fp32-256", "onnx-fp32-128", "onnx-int8-256", "onnx-int8-128")

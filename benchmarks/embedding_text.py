@@ -23,7 +23,8 @@ import numpy as np
 
 from pipeline.evaluation.ecbplus import convert, read_docs
 from transforms.core.settings import EmbeddingSettings
-from transforms.embedding.embed import embedding_text, load_sentence_transformer
+from transforms.embedding.handler import embedding_text
+from transforms.embedding.sentence import load_sentence_transformer
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecbplus" / "docs.jsonl"
 

@@ -91,7 +91,8 @@ def _cache_path(corpus: Corpus, settings: Settings, what: str) -> Path:
 
 def embed(what: str, data: Path, out: Path) -> None:
     """(Child process) real vectors of the paragraph pool, or of a sample of articles."""
-    from transforms.embedding.embed import embedding_text, load_encoder
+    from transforms.embedding.embed import load_encoder
+    from transforms.embedding.handler import embedding_text
 
     corpus = Corpus(data)
     settings = load_settings(SETTINGS)

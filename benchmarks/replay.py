@@ -23,7 +23,8 @@ from transforms.clustering.tracker import StoryTracker
 from transforms.core.errors import ItemError
 from transforms.core.records import Article, EmbeddedArticle, Event, StoryRecord
 from transforms.core.settings import ClusteringSettings, Settings, ThreadSpec
-from transforms.embedding.embed import embedding_text, load_sentence_transformer, to_embedded
+from transforms.embedding.handler import embedding_text, to_embedded
+from transforms.embedding.sentence import load_sentence_transformer
 from transforms.text.extraction import extract_article
 from transforms.text.fingerprint import WatchTermMatcher, compute_features
 

@@ -42,7 +42,8 @@ from pipeline.graph import Job, build
 from pipeline.summary import counters_from_result
 from transforms.core.records import RawDocument
 from transforms.core.settings import Settings
-from transforms.embedding.embed import embedding_text, load_encoder
+from transforms.embedding.embed import load_encoder
+from transforms.embedding.handler import embedding_text
 from transforms.sources.folder import split_file
 from transforms.sources.read_folder import file_uri
 from transforms.text.extraction import extract_article

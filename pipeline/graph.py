@@ -30,6 +30,7 @@ from transforms.clustering.state_store import Outbox, StateStore, staging_folder
 from transforms.core.errors import ConfigError
 from transforms.core.records import Article, ArticleMeta, RawDocument
 from transforms.core.settings import Settings, ThreadSpec
+from transforms.core.setup import register
 from transforms.embedding.embed import EmbedArticles, make_handler
 from transforms.sinks.files import WriteOutputs
 from transforms.sources.feeds import FeedList
@@ -148,6 +149,7 @@ def build_graph(
     ``documents`` replaces the folder source (tests, other sources);
     ``handler`` replaces the embedding model handler.
     """
+    register()  # the coders the graph's PCollections are encoded with
     raw: list[beam.pvalue.PCollection[Any]] = []
     dead: list[beam.pvalue.PCollection[Any]] = []
     if documents is not None:

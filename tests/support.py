@@ -14,7 +14,7 @@ from pipeline.graph import Job, build_graph, write_outputs
 from pipeline.summary import counters_from_result
 from transforms.core.records import RawDocument
 from transforms.core.settings import EmbeddingSettings, Settings
-from transforms.embedding.embed import SentenceTransformerHandler
+from transforms.embedding.sentence import SentenceTransformerHandler
 from transforms.sinks.files import OUTPUT_FILES
 from transforms.sources.folder import split_file
 from transforms.sources.read_folder import file_uri, load_folder_manifest

@@ -15,7 +15,7 @@ from typing import Any
 import apache_beam as beam
 import pytest
 
-from pipeline.cli import pipeline_options
+from pipeline.cli.common import pipeline_options
 from pipeline.graph import Job, build
 from tests import golden
 from tests.support import REPO, read_jsonl
@@ -207,7 +207,7 @@ def test_portable_runner_with_separate_worker_processes(tmp_path: Path) -> None:
 def test_flex_template_parameters_are_run_flags() -> None:
     import re
 
-    from pipeline.cli import check_flags
+    from pipeline.cli.common import check_flags
 
     metadata = json.loads((REPO / "deploy" / "metadata.json").read_text())
     for parameter in metadata["parameters"]:

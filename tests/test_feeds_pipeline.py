@@ -334,7 +334,7 @@ def test_text_from_survives_embedding_and_the_coder(text_from: str | None) -> No
 
     from transforms.core.coders import EmbeddedArticleCoder
     from transforms.core.records import Article, Features
-    from transforms.embedding.embed import to_embedded
+    from transforms.embedding.handler import to_embedded
 
     article = Article(
         id="a",

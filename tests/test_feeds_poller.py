@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from google.api_core.exceptions import ServiceUnavailable
 
-from pipeline.cli import main, start
+from pipeline.cli import main
+from pipeline.cli.run import start
 from pipeline.edge.poll_feeds import FeedPoller, article_message
 from pipeline.edge.publish_retry import Backoff
 from tests.feed_server import FeedServer, Reply, Request

@@ -16,14 +16,11 @@ from tests import golden
 from tests.support import SETTINGS, CachedModelHandler, folder_documents, make_job, run_job
 from transforms.core.errors import ConfigError
 from transforms.core.settings import EmbeddingSettings, Settings
-from transforms.embedding.embed import (
-    SentenceTransformerEncoder,
-    SentenceTransformerHandler,
-    embedding_text,
-    make_handler,
-)
+from transforms.embedding.embed import make_handler
+from transforms.embedding.handler import embedding_text
 from transforms.embedding.onnx import OnnxEncoder, OnnxHandler, OnnxModelInfo
 from transforms.embedding.onnx_export import INT8, export_onnx
+from transforms.embedding.sentence import SentenceTransformerEncoder, SentenceTransformerHandler
 from transforms.text.extraction import extract_article
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

@@ -63,6 +63,7 @@ from transforms.core.records import (
     ThreadRecord,
 )
 from transforms.core.settings import ClusteringSettings, ThreadSpec
+from transforms.core.setup import register
 
 ASSIGNMENTS = "assignments"
 DUPLICATES = "duplicates"
@@ -158,6 +159,7 @@ class _TrackStoriesFn(beam.DoFn):
         self._emergent = counter("threads_emergent")
 
     def setup(self) -> None:
+        register()  # a worker decoding buffered articles needs the coders too
         self._cache = _TrackerCache()
         self._store = StateStore(self._state_path) if self._state_path else None
         self._last_snapshot = self._clock()
@@ -344,6 +346,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         self._compact_every = compact_every
 
     def expand(self, articles: beam.pvalue.PCollection[EmbeddedArticle]) -> Any:
+        register()  # the keyed articles' coder is looked up in Beam's registry
         return (
             articles
             | "InGlobalWindow" >> beam.WindowInto(GlobalWindows())

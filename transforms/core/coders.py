@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from apache_beam import coders
-from apache_beam.coders.typecoders import registry
 
 from transforms.core.records import EmbeddedArticle, Features
 
@@ -87,6 +86,3 @@ class EmbeddedArticleCoder(coders.Coder):
 
     def to_type_hint(self) -> type:
         return EmbeddedArticle
-
-
-registry.register_coder(EmbeddedArticle, EmbeddedArticleCoder)

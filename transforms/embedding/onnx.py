@@ -26,7 +26,7 @@ import numpy as np
 
 from transforms.core.errors import ConfigError
 from transforms.core.settings import EmbeddingSettings
-from transforms.embedding.embed import ArticleEmbeddingHandler
+from transforms.embedding.handler import ArticleEmbeddingHandler
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from transforms.embedding.embed import OFFLINE_ENV, resolve_model_path
+from transforms.core.setup import offline_model_hub
+from transforms.embedding.handler import resolve_model_path
 from transforms.embedding.onnx import INFO_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxModelInfo
 
 OPSET = 17
@@ -36,8 +37,7 @@ INT8 = "int8-dynamic-per-channel-matmul"
 
 
 def _load_for_export(model: str) -> Any:
-    for key, value in OFFLINE_ENV.items():
-        os.environ.setdefault(key, value)
+    offline_model_hub()
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
@@ -169,8 +169,8 @@ def export_onnx(
 def compare_with_source(folder: str, texts: list[str], model: str | None = None) -> np.ndarray:
     """Cosine of the exported model's embeddings to sentence-transformers', per text."""
     from transforms.core.settings import EmbeddingSettings
-    from transforms.embedding.embed import SentenceTransformerEncoder, load_sentence_transformer
     from transforms.embedding.onnx import OnnxEncoder
+    from transforms.embedding.sentence import SentenceTransformerEncoder, load_sentence_transformer
 
     encoder = OnnxEncoder(folder)
     source = model or encoder.info.source
