@@ -16,7 +16,8 @@ from tests.support import FIXTURES, REPO
 from transforms.core.errors import ExtractionError, ReadError
 from transforms.core.records import ArticleMeta, RawDocument
 from transforms.core.settings import ExtractionSettings
-from transforms.text.extraction import decode_text, extract_article
+from transforms.text.charset import decode_text
+from transforms.text.extraction import extract_article
 from transforms.text.steps import ExtractText
 
 SETTINGS = ExtractionSettings()

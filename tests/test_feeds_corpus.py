@@ -17,14 +17,10 @@ from tests.support import FIXTURES
 from transforms.core.errors import ItemError
 from transforms.core.records import DeadLetter
 from transforms.core.settings import ExtractionSettings
-from transforms.sources.feeds import (
-    FeedEntry,
-    FeedSpec,
-    entry_document,
-    feed_dead_letter,
-    read_feed,
-)
-from transforms.sources.http_fetch import FetchPolicy, HttpFetcher
+from transforms.sources.feed_entries import entry_document, feed_dead_letter, read_feed
+from transforms.sources.feed_types import FeedEntry, FeedSpec
+from transforms.sources.fetch_types import FetchPolicy
+from transforms.sources.http_fetch import HttpFetcher
 from transforms.text.extraction import extract_article
 
 CORPUS = FIXTURES / "feeds"
@@ -126,7 +122,7 @@ def test_a_corpus_sample_through_read_feeds_is_accounted_for_in_beam_metrics(
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.summary import counters_from_result, summarise
-    from transforms.sources.feeds import FeedList
+    from transforms.sources.feed_types import FeedList
     from transforms.sources.read_feeds import ReadFeeds
 
     files = sorted(p for p in CORPUS.rglob("*") if p.suffix in (".xml", ".json"))[::20]

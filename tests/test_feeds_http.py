@@ -11,19 +11,19 @@ from typing import Any
 import pytest
 
 from tests.feed_server import FeedServer, Reply, Request, gzip_reply, tls_for
-from transforms.sources.http_fetch import (
+from transforms.sources.fetch_types import (
     BadResponse,
     ConnectionFailed,
     FetchPolicy,
     FetchTimeout,
-    HttpFetcher,
     HTTPStatusError,
     RedirectLoop,
     ResponseTooLarge,
     TooManyRedirects,
     Validators,
-    decode_page,
 )
+from transforms.sources.http_fetch import HttpFetcher
+from transforms.text.charset import decode_page
 from transforms.text.urls import UnsafeURLError
 
 #: Loopback is private: these tests allow it explicitly (the default refuses it).

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from tests.support import FIXTURES
-from transforms.sources.feeds import FeedError, FeedSpec, ParsedFeed, html_to_text, parse_feed
+from transforms.sources.feed_parse import html_to_text, parse_feed
+from transforms.sources.feed_types import FeedError, FeedSpec, ParsedFeed
 
 FETCHED = dt.datetime(2025, 1, 20, 12, 0, tzinfo=dt.UTC)
 SPEC = FeedSpec("https://news.example.com/feed/")

@@ -21,8 +21,10 @@ from tests.support import FIXTURES, REPO, SETTINGS, CachedModelHandler, make_job
 from tests.test_extraction import token_f1
 from transforms.core.records import RawDocument
 from transforms.core.settings import ExtractionSettings
-from transforms.sources.feeds import FeedList, FeedSpec, entry_document, read_feed
-from transforms.sources.http_fetch import FetchPolicy, HttpFetcher
+from transforms.sources.feed_entries import entry_document, read_feed
+from transforms.sources.feed_types import FeedList, FeedSpec
+from transforms.sources.fetch_types import FetchPolicy
+from transforms.sources.http_fetch import HttpFetcher
 from transforms.sources.read_feeds import ReadFeeds
 from transforms.text.extraction import extract_article
 

@@ -23,9 +23,9 @@ from tests.pubsub_emulator import PROJECT
 from tests.support import REPO, SETTINGS, THREADS, CachedModelHandler
 from transforms.core.records import ArticleMeta, RawDocument
 from transforms.core.settings import ExtractionSettings
-from transforms.sources.feeds import FeedList, FeedSpec
+from transforms.sources.feed_types import FeedList, FeedSpec
+from transforms.sources.fetch_types import FetchPolicy
 from transforms.sources.folder import json_item
-from transforms.sources.http_fetch import FetchPolicy
 
 POLICY = FetchPolicy(retries=0, host_delay_seconds=0, allow_private_hosts=True)
 BODY = " ".join(["Negotiators from both countries met again on Thursday to settle the text."] * 4)

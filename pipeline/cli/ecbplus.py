@@ -10,10 +10,6 @@ SUMMARY = "convert the ECB+ corpus into a labelled stream"
 
 
 def main(argv: Sequence[str]) -> int:
-    return convert_ecbplus(argv)
-
-
-def convert_ecbplus(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="threadwatch ecbplus",
         description="Convert ECB+ (docs.jsonl) into a labelled stream: one article a minute in "

@@ -13,10 +13,6 @@ SUMMARY = "run the pipeline over a labelled stream and score it"
 
 
 def main(argv: Sequence[str]) -> int:
-    return evaluate(argv)
-
-
-def evaluate(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="threadwatch eval",
         description="Run the pipeline (same graph and settings as 'run') over a labelled "

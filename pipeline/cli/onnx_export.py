@@ -11,10 +11,6 @@ SUMMARY = "export the embedding model to ONNX (optionally int8)"
 
 
 def main(argv: Sequence[str]) -> int:
-    return onnx_export(argv)
-
-
-def onnx_export(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="threadwatch onnx-export",
         description="Export the embedding model to ONNX (offline, from the installed package) "

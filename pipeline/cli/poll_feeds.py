@@ -11,10 +11,6 @@ SUMMARY = "poll feeds and publish new entries' articles to a Pub/Sub topic (for 
 
 
 def main(argv: Sequence[str]) -> int:
-    return poll_feeds(argv)
-
-
-def poll_feeds(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="threadwatch poll-feeds",
         description="Poll feeds on their intervals (conditional GET) and publish each new "

@@ -10,10 +10,6 @@ SUMMARY = "publish a folder's new and changed files to a Pub/Sub topic (for --st
 
 
 def main(argv: Sequence[str]) -> int:
-    return watch_folder(argv)
-
-
-def watch_folder(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="threadwatch watch",
         description="Watch a folder and publish each new or changed file's articles to a "

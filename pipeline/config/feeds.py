@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from pipeline.config.settings import _build, _check_version, _coerce, _load_yaml, read_text
 from transforms.core.errors import ConfigError
-from transforms.sources.feeds import FeedList, FeedSpec
-from transforms.sources.http_fetch import FetchPolicy
+from transforms.sources.feed_types import FeedList, FeedSpec
+from transforms.sources.fetch_types import FetchPolicy
 from transforms.text.urls import canonical_url
 
 _FEED_KEYS = ("url", "name", "poll_seconds", "fetch_articles", "language")

@@ -45,22 +45,13 @@ from typing import Any
 from pipeline.edge.publish_retry import Backoff, PublishFailed, publish_with_retry
 from pipeline.edge.watch import message_for
 from transforms.core.atomic import replace_text
+from transforms.core.clock import utcnow
 from transforms.core.errors import ItemError
 from transforms.core.records import DeadLetter, RawDocument
 from transforms.core.settings import ExtractionSettings
-from transforms.sources.feeds import (
-    FeedEntry,
-    FeedList,
-    FeedSpec,
-    entry_document,
-    feed_dead_letter,
-    read_feed,
-)
+from transforms.sources.feed_entries import entry_document, feed_dead_letter, read_feed
+from transforms.sources.feed_types import FeedEntry, FeedList, FeedSpec
 from transforms.sources.http_fetch import HttpFetcher
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclasses.dataclass
@@ -109,7 +100,7 @@ class FeedPoller:
         memory: int = 50_000,
         fetcher: HttpFetcher | None = None,
         log: Callable[[str], None] = print,
-        now: Callable[[], dt.datetime] = _utcnow,
+        now: Callable[[], dt.datetime] = utcnow,
         backoff: Backoff = Backoff(),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

@@ -53,6 +53,7 @@ from transforms.clustering.tracker import StoryTracker, order_key
 from transforms.core.coders import EmbeddedArticleCoder
 from transforms.core.metrics import count_dead_letter, counter
 from transforms.core.records import (
+    DEAD_LETTER,
     Alert,
     Assignment,
     DeadLetter,
@@ -70,7 +71,6 @@ DUPLICATES = "duplicates"
 ALERTS = "alerts"
 STORIES = "stories"
 THREADS = "threads"
-DEAD_LETTER = "dead_letter"
 STATE = "state"
 #: Beam state rewrites the tracker's snapshot after this many journaled items.
 COMPACT_EVERY = 2000

@@ -147,6 +147,10 @@ class EmbeddedArticle:
         }
 
 
+#: The tagged output every stage sends its ``DeadLetter``s to.
+DEAD_LETTER = "dead_letter"
+
+
 @dataclasses.dataclass(frozen=True)
 class DeadLetter:
     """An input item that could not be processed, and why."""

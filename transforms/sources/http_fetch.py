@@ -19,272 +19,35 @@ Beam here: ``HttpFetcher`` is a plain object used by the Beam DoFns and by the
 edge poller alike.
 """
 
-import codecs
-import dataclasses
 import datetime as dt
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urljoin, urlsplit
 
-import charset_normalizer
 import requests
 import urllib3
 
-from transforms.core.errors import ItemError
+from transforms.core.clock import utcnow
+from transforms.sources.fetch_types import (
+    PAGE_ACCEPT,
+    BadResponse,
+    ConnectionFailed,
+    FetchError,
+    FetchPolicy,
+    FetchResult,
+    FetchTimeout,
+    HTTPStatusError,
+    RedirectLoop,
+    ResponseTooLarge,
+    TooManyRedirects,
+    Validators,
+)
 from transforms.sources.pinned_http import FetchScope, PinnedSession
 from transforms.text.urls import CheckedTarget, UnsafeURLError, check_fetchable
 
-USER_AGENT = "threadwatch/0.1 (news event detection; feed reader)"
-FEED_ACCEPT = (
-    "application/atom+xml, application/rss+xml, application/rdf+xml, application/feed+json, "
-    "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
-)
-PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 16 * 1024  # a deflate chunk inflates at most ~1000x: 16 MB before the cap bites
-
-
-class FetchError(ItemError):
-    """A URL could not be fetched; ``reason`` says why (a stable code)."""
-
-
-class FetchTimeout(FetchError):
-    """Connect, read or total deadline hit."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("timeout", message)
-
-
-class ConnectionFailed(FetchError):
-    """No connection, or the connection broke mid-response."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("connection_failed", message)
-
-
-class HTTPStatusError(FetchError):
-    """The server answered with an error status (after retries for 5xx)."""
-
-    def __init__(self, status: int, url: str) -> None:
-        self.status = status
-        super().__init__(f"http_{status}", f"HTTP {status} from {url}")
-
-
-class ResponseTooLarge(FetchError):
-    """The (decoded) body is over the size cap; it was not read further."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("too_large", message)
-
-
-class TooManyRedirects(FetchError):
-    def __init__(self, message: str) -> None:
-        super().__init__("too_many_redirects", message)
-
-
-class RedirectLoop(FetchError):
-    def __init__(self, message: str) -> None:
-        super().__init__("redirect_loop", message)
-
-
-class BadResponse(FetchError):
-    """The response cannot be used: broken content encoding, redirect with no target…"""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("bad_response", message)
-
-
-@dataclasses.dataclass(frozen=True)
-class FetchPolicy:
-    """Limits of every fetch; ``feeds.yaml``'s ``http`` section (see the README)."""
-
-    connect_timeout_seconds: float = 5.0
-    #: Longest wait for the next bytes of a response.
-    read_timeout_seconds: float = 15.0
-    #: Deadline of a whole fetch: redirects, retries, backoff, headers and body,
-    #: whatever the rate the bytes arrive at.
-    total_timeout_seconds: float = 60.0
-    #: Retries after a 5xx/429 answer, a timeout or a connection failure.
-    retries: int = 2
-    #: First backoff; doubled at each retry (a Retry-After header is honoured, capped).
-    backoff_seconds: float = 1.0
-    #: Cap on a response body after gzip/deflate decoding.
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
-    #: Minimum time between two requests to the same host.
-    host_delay_seconds: float = 1.0
-    user_agent: str = USER_AGENT
-    #: Allow loopback and private networks (never link-local, metadata or
-    #: unspecified addresses, in any spelling). Off by default: feeds are
-    #: untrusted input.
-    allow_private_hosts: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("connect_timeout_seconds", "read_timeout_seconds", "total_timeout_seconds"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
-        for name in ("retries", "max_redirects"):
-            if not 0 <= getattr(self, name) <= 20:
-                raise ValueError(f"{name} must be between 0 and 20")
-        if self.backoff_seconds < 0 or self.host_delay_seconds < 0:
-            raise ValueError("backoff_seconds and host_delay_seconds must not be negative")
-        if self.max_bytes < 1024:
-            raise ValueError("max_bytes must be at least 1024")
-        if not self.user_agent.strip():
-            raise ValueError("user_agent must not be empty")
-
-
-@dataclasses.dataclass(frozen=True)
-class Validators:
-    """What a server said about a version of a resource, for a conditional GET."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        out = {}
-        if self.etag:
-            out["If-None-Match"] = self.etag
-        if self.last_modified:
-            out["If-Modified-Since"] = self.last_modified
-        return out
-
-
-@dataclasses.dataclass(frozen=True)
-class FetchResult:
-    url: str
-    final_url: str
-    #: 2xx, or 304 (not modified: ``content`` is empty).
-    status: int
-    #: The body after content decoding (gzip/deflate).
-    content: bytes
-    #: Response headers, names lowercase.
-    headers: Mapping[str, str]
-    fetched_at: dt.datetime
-    attempts: int = 1
-    redirects: tuple[str, ...] = ()
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-    @property
-    def validators(self) -> Validators:
-        return Validators(self.headers.get("etag"), self.headers.get("last-modified"))
-
-    @property
-    def media_type(self) -> str:
-        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-    @property
-    def charset(self) -> str | None:
-        return declared_charset(self.headers.get("content-type"))
-
-
-_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:+-]+)""", re.IGNORECASE)
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:+-]+)""", re.IGNORECASE
-)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-_LATIN_CODE_PAGES = frozenset({
-    "cp1250", "cp1252", "cp1254", "cp1257", "iso8859-1", "iso8859-2", "iso8859-3", "iso8859-4",
-    "iso8859-9", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16", "mac-roman",
-})  # fmt: skip
-
-
-def declared_charset(content_type: str | None) -> str | None:
-    """The ``charset`` parameter of a Content-Type header, if it names a known codec."""
-    if not content_type:
-        return None
-    match = _CHARSET.search(content_type)
-    return _codec(match.group(1)) if match else None
-
-
-def _codec(name: str) -> str | None:
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
-def _is_utf8_with_non_ascii(data: bytes) -> bool:
-    if data.isascii():
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def decode_page(data: bytes, declared: str | None) -> tuple[str, str]:
-    """Decodes an HTML page; returns the text and the encoding used.
-
-    Order: a byte-order mark; UTF-8 when the body is valid UTF-8 with non-ASCII
-    characters (such text is almost never another encoding, while a server's
-    declared charset is often a wrong default); the charset declared in the
-    header; the page's own ``<meta charset>``; detection; UTF-8 with
-    replacement characters as the last resort.
-    """
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding), encoding
-            except UnicodeDecodeError:
-                break
-    if _is_utf8_with_non_ascii(data):
-        return data.decode("utf-8"), "utf-8"
-    meta = _META_CHARSET.search(data[:4096])
-    candidates = [declared, _codec(meta.group(1).decode("ascii")) if meta else None, "utf-8"]
-    for candidate in candidates:
-        if candidate is None:
-            continue
-        try:
-            return data.decode(candidate), candidate
-        except (UnicodeDecodeError, LookupError):
-            continue
-    best = charset_normalizer.from_bytes(data[:200_000]).best()
-    if best is not None:
-        guess = _codec(best.encoding) or "utf-8"
-        if guess in _LATIN_CODE_PAGES:
-            # Detection cannot tell Latin code pages apart on a short page;
-            # windows-1252 is the web's default among them (WHATWG).
-            guess = "cp1252"
-        try:
-            return data.decode(guess), guess
-        except (UnicodeDecodeError, LookupError):
-            pass
-    return data.decode("utf-8", "replace"), "utf-8"
-
-
-def feed_response_headers(result: FetchResult) -> dict[str, str]:
-    """Headers for feedparser: its encoding rules (RFC 3023) plus one correction.
-
-    A charset declared in the header that contradicts a body of valid
-    non-ASCII UTF-8 is replaced by UTF-8 (the usual mistake: a server default
-    of ISO-8859-1 in front of a UTF-8 feed).
-    """
-    headers = {
-        name: result.headers[name]
-        for name in ("content-type", "content-language", "etag", "last-modified")
-        if name in result.headers
-    }
-    headers["content-location"] = result.final_url
-    declared = result.charset
-    if declared and declared != "utf-8" and _is_utf8_with_non_ascii(result.content):
-        headers["content-type"] = f"{result.media_type or 'application/xml'}; charset=utf-8"
-    return headers
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class HttpFetcher:
@@ -302,7 +65,7 @@ class HttpFetcher:
         resolve: Callable[[str, int], Iterable[str]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], dt.datetime] = _utcnow,
+        now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.policy = policy
         self._resolve = resolve

@@ -19,10 +19,8 @@ import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub, WriteToPubSub
 
 from transforms.core.metrics import count_dead_letter, counter
-from transforms.core.records import Alert, DeadLetter
+from transforms.core.records import DEAD_LETTER, Alert, DeadLetter
 from transforms.sources.folder import json_item
-
-DEAD_LETTER = "dead_letter"
 
 
 class _ParseArticleMessageFn(beam.DoFn):

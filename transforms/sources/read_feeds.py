@@ -27,20 +27,17 @@ from apache_beam.transforms.window import GlobalWindows, TimestampCombiner
 
 from transforms.core.errors import ItemError
 from transforms.core.metrics import count_dead_letter, counter
-from transforms.core.records import DeadLetter
+from transforms.core.records import DEAD_LETTER, DeadLetter
 from transforms.core.settings import ExtractionSettings
-from transforms.sources.feeds import (
-    FeedEntry,
-    FeedList,
-    FeedSpec,
+from transforms.sources.feed_entries import (
     entry_document,
     feed_dead_letter,
     first_entries,
     read_feed,
 )
-from transforms.sources.http_fetch import FetchPolicy, HttpFetcher
-
-DEAD_LETTER = "dead_letter"
+from transforms.sources.feed_types import FeedEntry, FeedList, FeedSpec
+from transforms.sources.fetch_types import FetchPolicy
+from transforms.sources.http_fetch import HttpFetcher
 
 
 def host_of(url: str) -> str:

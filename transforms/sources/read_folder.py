@@ -12,7 +12,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from transforms.core.errors import ConfigError, ReadError
 from transforms.core.metrics import count_dead_letter, counter
-from transforms.core.records import ArticleMeta, DeadLetter
+from transforms.core.records import DEAD_LETTER, ArticleMeta, DeadLetter
 from transforms.sources.folder import (
     MANIFEST_NAMES,
     FileContent,
@@ -23,8 +23,6 @@ from transforms.sources.folder import (
     read_folder_file,
     split_file,
 )
-
-DEAD_LETTER = "dead_letter"
 
 
 def file_uri(path: str) -> str:

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 from typing import Any
 
-import charset_normalizer
 import trafilatura
 import yaml
 
@@ -20,41 +19,8 @@ from transforms.core.errors import ExtractionError, ReadError
 from transforms.core.records import Article, RawDocument
 from transforms.core.settings import ExtractionSettings
 from transforms.text import cleaning
+from transforms.text.charset import BINARY_MAGIC, decode_text
 from transforms.text.dates import find_date, parse_datetime
-
-_BINARY_MAGIC = (
-    b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"BZh",
-    b"\x7fELF", b"MZ", b"RIFF", b"OggS", b"ID3", b"\x00\x00\x01\x00", b"7z\xbc\xaf",
-)  # fmt: skip
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-
-
-def decode_text(data: bytes) -> str:
-    """Decodes a text file, refusing binary data rather than guessing at it.
-
-    UTF-8 (or a byte-order mark) first; otherwise charset detection, which
-    must find a coherent reading or the item is dead-lettered as undecodable.
-    """
-    if not data.strip():
-        raise ReadError("empty", "the item is empty or whitespace only")
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return data.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise ReadError("undecodable", f"invalid {encoding}: {exc}") from None
-    if data.startswith(_BINARY_MAGIC) or b"\x00" in data[:8192]:
-        raise ReadError("binary", "binary data (a NUL byte or a binary file signature)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        utf8_error = exc
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None or best.chaos > 0.2:
-        raise ReadError(
-            "undecodable", f"not UTF-8 ({utf8_error}) and no coherent encoding detected"
-        )
-    return str(best)
 
 
 def _control_ratio(text: str) -> float:
@@ -74,7 +40,7 @@ class _Extracted:
 
 
 def _from_html(data: bytes, url: str) -> _Extracted:
-    if data.startswith(_BINARY_MAGIC[:-2]) or b"\x00" in data[:8192]:
+    if data.startswith(BINARY_MAGIC[:-2]) or b"\x00" in data[:8192]:
         raise ReadError("binary", "binary data where HTML was expected")
     document = trafilatura.bare_extraction(
         data,

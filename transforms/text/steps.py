@@ -11,13 +11,10 @@ from apache_beam.transforms.window import TimestampedValue
 
 from transforms.core.errors import ItemError
 from transforms.core.metrics import count_dead_letter, counter
-from transforms.core.records import Article, DeadLetter, RawDocument
+from transforms.core.records import DEAD_LETTER, Article, DeadLetter, RawDocument
 from transforms.core.settings import ExtractionSettings
 from transforms.text.extraction import extract_article
 from transforms.text.fingerprint import WatchTermMatcher, compute_features
-
-DEAD_LETTER = "dead_letter"
-
 
 #: Seconds since the epoch, now; tests inject a fixed one.
 Clock = Callable[[], float]

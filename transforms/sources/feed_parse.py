@@ -1,4 +1,4 @@
-"""Feeds as a source, without Beam: parse a feed, turn each entry into an item.
+"""Parsing a fetched feed, without Beam: RSS, Atom and JSON Feed entries as ``FeedEntry``.
 
 ``parse_feed`` reads RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 with feedparser,
 always from bytes (a string may be taken for a URL and fetched), and JSON Feed
@@ -7,120 +7,30 @@ yields what it can, with the problem recorded; a feed that yields nothing
 raises ``FeedError`` with the reason. Entry dates become UTC; an entry with no
 usable date gets the fetch time, flagged as such (``origin="fetch"``).
 
-``entry_document`` fetches an entry's linked page and hands it on as a
-``RawDocument`` for the same ``ExtractText`` stage as every other source; when
-the page cannot be fetched, is not HTML or has no article text, the entry's
-own content or summary stands in, flagged ``text_from="entry"``.
-
 Entity expansion: feedparser drops a feed's DOCTYPE (keeping only harmless
 entity declarations) and Python's expat refuses amplification beyond its
 limit (``billion laughs``); the tests feed both attacks through this module.
 """
 
 import calendar
-import dataclasses
 import datetime as dt
 import hashlib
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import feedparser
 
-from transforms.core.errors import ItemError
-from transforms.core.records import ArticleMeta, DeadLetter, MediaType, RawDocument
-from transforms.core.settings import ExtractionSettings
-from transforms.sources.http_fetch import (
-    FEED_ACCEPT,
-    PAGE_ACCEPT,
-    FetchPolicy,
-    HttpFetcher,
-    Validators,
-    decode_page,
-    feed_response_headers,
-)
+from transforms.core.records import DeadLetter
+from transforms.sources.feed_types import FUTURE_SLACK, FeedEntry, FeedError, FeedSpec, ParsedFeed
+from transforms.sources.fetch_types import FetchResult
+from transforms.text.charset import is_utf8_with_non_ascii
 from transforms.text.dates import parse_datetime
-from transforms.text.extraction import extract_article
 from transforms.text.urls import canonical_url
-
-#: A date further than this ahead of the fetch time is not believed.
-FUTURE_SLACK = dt.timedelta(days=1)
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "")
-
-
-@dataclasses.dataclass(frozen=True)
-class FeedSpec:
-    """One feed of the feed list (``config/feeds.yaml`` or an OPML file)."""
-
-    url: str
-    #: Shown as the articles' source; else the feed's own title.
-    name: str | None = None
-    #: Streaming: seconds between two polls of this feed.
-    poll_seconds: float = 900.0
-    #: Fetch each entry's linked page (else use the entry's own text).
-    fetch_articles: bool = True
-    #: Language of the feed's articles when neither entry nor feed says.
-    language: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class FeedList:
-    """The validated feed list and the HTTP limits every fetch obeys."""
-
-    feeds: tuple[FeedSpec, ...]
-    http: FetchPolicy = dataclasses.field(default_factory=FetchPolicy)
-    #: The file it was read from (for messages).
-    path: str = ""
-
-
-class FeedError(ItemError):
-    """A feed yielded no entries; ``reason``: ``not_a_feed``, ``malformed``, ``no_entries``."""
-
-
-@dataclasses.dataclass(frozen=True)
-class FeedEntry:
-    """One entry of a parsed feed, with what the article needs."""
-
-    feed_url: str
-    #: Position of the feed in the feed list and of the entry in the feed:
-    #: the first of several copies (same key) is the one kept.
-    position: int
-    index: int
-    #: Identity across feeds and polls: the canonical link, else the feed's
-    #: guid, else a hash of the entry's text.
-    key: str
-    link: str | None
-    guid: str | None
-    title: str
-    #: The entry's content or summary as plain text ("" if none).
-    text: str
-    published: dt.datetime
-    date_from: Literal["feed", "fetch"]
-    author: str
-    language: str | None
-    source: str
-    fetch_article: bool
-
-    @property
-    def host(self) -> str:
-        return (urlsplit(self.link).hostname or "") if self.link else ""
-
-
-@dataclasses.dataclass(frozen=True)
-class ParsedFeed:
-    url: str
-    title: str
-    #: feedparser's version (``rss20``, ``atom10``…) or ``json1``.
-    format: str
-    #: What feedparser complained about (``bozo``), if anything.
-    problem: str | None
-    entries: tuple[FeedEntry, ...]
-    #: Entries with neither a link nor any text: dead letters.
-    rejected: tuple[DeadLetter, ...]
 
 
 class _TextExtractor(HTMLParser):
@@ -180,7 +90,7 @@ def _dated(
     return candidate.astimezone(dt.UTC), "feed"
 
 
-def _canonical_link(raw: str | None, base: str) -> str | None:
+def canonical_link(raw: str | None, base: str) -> str | None:
     if not raw or not raw.strip():
         return None
     absolute = urljoin(base, raw.strip())
@@ -216,7 +126,7 @@ def _entry(
     author: str,
     language: str | None,
 ) -> FeedEntry | DeadLetter:
-    link = _canonical_link(link, base)
+    link = canonical_link(link, base)
     guid = guid.strip() if guid and guid.strip() else None
     title = html_to_text(title) if title else ""
     if not link and not text.strip():
@@ -406,126 +316,20 @@ def _parse_json_feed(
     return ParsedFeed(spec.url, feed_title, version_code, problem, tuple(entries), tuple(rejected))
 
 
-@dataclasses.dataclass(frozen=True)
-class FeedRead:
-    """One fetch of a feed: its entries, or that it has not changed (304)."""
+def feed_response_headers(result: FetchResult) -> dict[str, str]:
+    """Headers for feedparser: its encoding rules (RFC 3023) plus one correction.
 
-    spec: FeedSpec
-    not_modified: bool
-    feed: ParsedFeed | None
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-def read_feed(
-    fetcher: HttpFetcher,
-    spec: FeedSpec,
-    position: int = 0,
-    etag: str | None = None,
-    last_modified: str | None = None,
-) -> FeedRead:
-    """Fetches and parses one feed (conditional GET when validators are given).
-
-    Raises ``FetchError``/``UnsafeURLError`` (not fetched) or ``FeedError``
-    (fetched, yields nothing): the caller makes the dead letter.
+    A charset declared in the header that contradicts a body of valid
+    non-ASCII UTF-8 is replaced by UTF-8 (the usual mistake: a server default
+    of ISO-8859-1 in front of a UTF-8 feed).
     """
-    result = fetcher.fetch(spec.url, Validators(etag, last_modified), accept=FEED_ACCEPT)
-    validators = result.validators if not result.not_modified else Validators(etag, last_modified)
-    if result.not_modified:
-        return FeedRead(spec, True, None, validators.etag, validators.last_modified)
-    feed = parse_feed(
-        result.content, spec, result.fetched_at, feed_response_headers(result), position
-    )
-    return FeedRead(spec, False, feed, validators.etag, validators.last_modified)
-
-
-def feed_dead_letter(spec: FeedSpec, error: ItemError) -> DeadLetter:
-    return DeadLetter(spec.url, spec.url, "feed", error.reason, str(error))
-
-
-@dataclasses.dataclass(frozen=True)
-class EntryOutcome:
-    """What became of an entry: a document for extraction, or a dead letter."""
-
-    item: RawDocument | DeadLetter
-    #: Why the page's text is not used (``timeout``, ``http_404``,
-    #: ``unsafe_url``, ``not_html``, ``no_text``, ``not_fetched``…); None
-    #: when it is.
-    fallback: str | None
-
-
-def _meta(entry: FeedEntry, url: str | None, text_from: str) -> ArticleMeta:
-    return ArticleMeta(
-        title=entry.title or None,
-        url=url,
-        source=entry.source or None,
-        published=entry.published,
-        language=entry.language,
-        author=entry.author or None,
-        origin=entry.date_from,
-        text_from=text_from,
-    )
-
-
-def _page_document(
-    entry: FeedEntry, fetcher: HttpFetcher, settings: ExtractionSettings
-) -> RawDocument:
-    """The linked page as a document; raises ``ItemError`` when it cannot be the article."""
-    assert entry.link is not None
-    result = fetcher.fetch(entry.link, accept=PAGE_ACCEPT)
-    media: MediaType
-    if result.media_type in _HTML_TYPES:
-        media = "text/html"
-    elif result.media_type == "text/plain":
-        media = "text/plain"
-    else:
-        raise ItemError("not_html", f"{result.final_url} is {result.media_type}, not a page")
-    text, _encoding = decode_page(result.content, result.charset)
-    url = _canonical_link(result.final_url, result.final_url) or result.final_url
-    doc = RawDocument(
-        entry.key, result.final_url, text.encode("utf-8"), media, _meta(entry, url, "page")
-    )
-    # The same pure function ExtractText runs: a page with no article text is
-    # known here, while the entry's own text can still stand in for it.
-    extract_article(doc, settings)
-    return doc
-
-
-def entry_document(
-    entry: FeedEntry, fetcher: HttpFetcher | None, settings: ExtractionSettings
-) -> EntryOutcome:
-    """The entry's article: its page when that works, else its own text, else a dead letter."""
-    problem: ItemError
-    if entry.link and entry.fetch_article and fetcher is not None:
-        try:
-            return EntryOutcome(_page_document(entry, fetcher, settings), None)
-        except ItemError as exc:
-            problem = exc
-        except Exception as exc:  # one odd page must not stop the feed
-            problem = ItemError("unexpected_error", f"{type(exc).__name__}: {exc}")
-    elif entry.link:
-        problem = ItemError("not_fetched", "fetching articles is off for this feed")
-    else:
-        problem = ItemError("no_link", "the entry has no link")
-    uri = entry.link or f"{entry.feed_url}#entry-{entry.index}"
-    if not entry.text.strip():
-        return EntryOutcome(
-            DeadLetter(
-                entry.key,
-                uri,
-                "fetch",
-                problem.reason,
-                f"{problem}; the entry has no text of its own to fall back on",
-            ),
-            problem.reason,
-        )
-    doc = RawDocument(
-        entry.key, uri, entry.text.encode("utf-8"), "text/plain", _meta(entry, entry.link, "entry")
-    )
-    return EntryOutcome(doc, problem.reason)
-
-
-def first_entries(entries: Iterable[FeedEntry]) -> tuple[FeedEntry, list[FeedEntry]]:
-    """The entry kept among copies (first feed, first position) and the duplicates."""
-    ordered = sorted(entries, key=lambda e: (e.position, e.index, e.feed_url))
-    return ordered[0], ordered[1:]
+    headers = {
+        name: result.headers[name]
+        for name in ("content-type", "content-language", "etag", "last-modified")
+        if name in result.headers
+    }
+    headers["content-location"] = result.final_url
+    declared = result.charset
+    if declared and declared != "utf-8" and is_utf8_with_non_ascii(result.content):
+        headers["content-type"] = f"{result.media_type or 'application/xml'}; charset=utf-8"
+    return headers
