@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.config.settings import load_settings
 from tests import golden
-from tests.support import SETTINGS, CachedModelHandler, folder_documents, make_job, run_job
+from tests.support import REPO, SETTINGS, CachedModelHandler, folder_documents, make_job, run_job
 from transforms.core.errors import ConfigError
 from transforms.core.settings import EmbeddingSettings, Settings
 from transforms.embedding.embed import make_handler
@@ -23,7 +23,7 @@ from transforms.embedding.onnx_export import INT8, export_onnx
 from transforms.embedding.sentence import SentenceTransformerEncoder, SentenceTransformerHandler
 from transforms.text.extraction import extract_article
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SEEDS = REPO / "seeds"
 
 
 @pytest.fixture(scope="session")

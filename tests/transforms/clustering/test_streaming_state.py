@@ -9,8 +9,8 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.test_streaming import PROTOTYPE, SETTINGS, THREAD, at, ts
 from tests.tracker_support import article, near
+from tests.transforms.clustering.test_streaming import PROTOTYPE, SETTINGS, THREAD, at, ts
 from transforms.clustering import cluster
 from transforms.clustering.cluster import ClusterStories
 from transforms.clustering.state_store import StateStore

@@ -18,7 +18,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.summary import counters_from_result, summarise
 from tests.feed_server import FeedServer, Reply, gzip_reply
 from tests.support import FIXTURES, REPO, SETTINGS, CachedModelHandler, make_job, run_job
-from tests.test_extraction import token_f1
+from tests.transforms.text.test_extraction import token_f1
 from transforms.core.records import RawDocument
 from transforms.core.settings import ExtractionSettings
 from transforms.sources.feed_entries import entry_document, read_feed
