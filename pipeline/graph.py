@@ -33,8 +33,9 @@ from transforms.core.settings import Settings, ThreadSpec
 from transforms.core.setup import register
 from transforms.embedding.embed import EmbedArticles, make_handler
 from transforms.sinks.files import WriteOutputs
+from transforms.sinks.pubsub import PublishAlerts
 from transforms.sources.feed_types import FeedList
-from transforms.sources.pubsub import PublishAlerts, ReadArticleMessages
+from transforms.sources.pubsub import ReadArticleMessages
 from transforms.sources.read_feeds import ReadFeeds
 from transforms.sources.read_folder import ReadFolder, file_uri
 from transforms.text.steps import ExtractText, Fingerprint

@@ -1,14 +1,11 @@
-"""Pub/Sub at the edges: article messages in, alert messages out (Beam's own Pub/Sub I/O).
+"""Pub/Sub in: article messages (Beam's own Pub/Sub I/O; alerts out: ``transforms.sinks.pubsub``).
 
 An article message is one JSON object, the same fields as a line of a
 ``.jsonl`` input file: ``text`` (or ``body``/``content``) or ``html``, with
 optional ``id``, ``title``, ``url``, ``source``, ``published``, ``language``,
 ``author``, and, for a feed article from ``threadwatch poll-feeds``,
 ``published_source`` (``feed``/``fetch``) and ``text_from`` (``page``/``entry``),
-which the article keeps (see ``transforms.sources.folder.json_item``). An alert
-message is the alert's JSON (``config/alert.schema.json``) with attributes
-``alert_id`` (consumers de-duplicate on it: it is the same on every run and
-after a restart), ``thread_id``, ``story_id`` and ``type``.
+which the article keeps (see ``transforms.sources.folder.json_item``).
 """
 
 import json
@@ -16,10 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub, WriteToPubSub
+from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 
 from transforms.core.metrics import count_dead_letter, counter
-from transforms.core.records import DEAD_LETTER, Alert, DeadLetter
+from transforms.core.records import DEAD_LETTER, DeadLetter
 from transforms.sources.folder import json_item
 
 
@@ -67,32 +64,4 @@ class ReadArticleMessages(beam.PTransform):  # type: ignore[type-arg]
             >> beam.ParDo(_ParseArticleMessageFn(self._subscription)).with_outputs(
                 DEAD_LETTER, main="main"
             )
-        )
-
-
-def alert_message(alert: Alert) -> PubsubMessage:
-    body = json.dumps(alert.to_json(), sort_keys=True, ensure_ascii=False).encode()
-    return PubsubMessage(
-        body,
-        {
-            "alert_id": alert.alert_id,
-            "thread_id": str(alert.thread["id"]),
-            "story_id": str(alert.story["id"]),
-            "type": "new_story_on_thread",
-        },
-    )
-
-
-class PublishAlerts(beam.PTransform):  # type: ignore[type-arg]
-    """Alerts → a Pub/Sub topic, one message each, with attributes for routing."""
-
-    def __init__(self, topic: str) -> None:
-        super().__init__()
-        self._topic = topic
-
-    def expand(self, alerts: Any) -> Any:
-        return (
-            alerts
-            | "ToMessages" >> beam.Map(alert_message)
-            | "WriteToPubSub" >> WriteToPubSub(self._topic, with_attributes=True)
         )
