@@ -45,6 +45,8 @@ from transforms.sources.fetch_types import (
 from transforms.sources.pinned_http import FetchScope, PinnedSession
 from transforms.text.urls import CheckedTarget, UnsafeURLError, check_fetchable
 
+#: Only its ``Retry-After`` parser is used (see ``_retry_after``).
+_RETRY = urllib3.util.Retry()
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 16 * 1024  # a deflate chunk inflates at most ~1000x: 16 MB before the cap bites
@@ -282,9 +284,20 @@ def _is_read_timeout(exc: BaseException) -> bool:
 
 
 def _retry_after(value: str | None, cap: float = 60.0) -> float:
-    if value and value.strip().isdigit():
-        return min(float(value.strip()), cap)
-    return 0.0
+    """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), capped.
+
+    urllib3's parser reads both forms. The retry loop itself stays here rather
+    than in a ``urllib3.Retry`` mounted under requests: retries inside the
+    adapter would be invisible to the fetch deadline (which shuts the sockets
+    down), to the re-check of every address and to ``FetchResult.attempts``.
+    """
+    if not value or not value.strip():
+        return 0.0
+    try:
+        seconds = _RETRY.parse_retry_after(value.strip())
+    except urllib3.exceptions.InvalidHeader:
+        return 0.0
+    return float(min(max(seconds, 0.0), cap))
 
 
 def _short(exc: BaseException) -> str:

@@ -1,6 +1,7 @@
 """The HTTP client against a real server on 127.0.0.1: every fault ends in a specific error."""
 
 import dataclasses
+import email.utils
 import gzip
 import socket
 import time
@@ -374,3 +375,17 @@ def test_requests_to_one_host_are_spaced_by_the_politeness_delay(server: FeedSer
         for _ in range(3):
             client.fetch(server.url("/p"))
     assert time.monotonic() - started >= 0.6
+
+
+def test_a_retry_after_date_is_honoured(server: FeedServer) -> None:
+    """``Retry-After`` as an HTTP date (RFC 9110), not only as seconds."""
+    when = email.utils.formatdate(time.time() + 5, usegmt=True)
+    server.route("/busy", Reply(b"busy", 503, {"Retry-After": when}), Reply(b"<rss/>"))
+    waits: list[float] = []
+    client = HttpFetcher(
+        dataclasses.replace(POLICY, total_timeout_seconds=30.0), sleep=waits.append
+    )
+    with client:
+        result = client.fetch(server.url("/busy"))
+    assert result.attempts == 2 and server.hits("/busy") == 2
+    assert 3.0 <= max(waits) <= 5.0  # the date, a second's resolution, minus the time taken
