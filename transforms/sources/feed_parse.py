@@ -13,6 +13,7 @@ limit (``billion laughs``); the tests feed both attacks through this module.
 """
 
 import calendar
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -171,6 +172,47 @@ def _language(value: Any) -> str | None:
     return None
 
 
+@dataclasses.dataclass
+class _Entries:
+    """What every entry of one fetched feed shares, and the entries read so far."""
+
+    spec: FeedSpec
+    position: int
+    feed_title: str
+    feed_language: str | None
+    fetched_at: dt.datetime
+    base: str
+    entries: list[FeedEntry] = dataclasses.field(default_factory=list)
+    rejected: list[DeadLetter] = dataclasses.field(default_factory=list)
+
+    def add(self, index: int, **fields: Any) -> None:
+        """One entry (``_entry``'s per-entry fields): kept, or rejected with its reason."""
+        item = _entry(
+            spec=self.spec,
+            position=self.position,
+            index=index,
+            feed_title=self.feed_title,
+            feed_language=self.feed_language,
+            fetched_at=self.fetched_at,
+            base=self.base,
+            **fields,
+        )
+        if isinstance(item, DeadLetter):
+            self.rejected.append(item)
+        else:
+            self.entries.append(item)
+
+    def parsed(self, version: str, problem: str | None) -> ParsedFeed:
+        return ParsedFeed(
+            self.spec.url,
+            self.feed_title,
+            version,
+            problem,
+            tuple(self.entries),
+            tuple(self.rejected),
+        )
+
+
 def parse_feed(
     data: bytes,
     spec: FeedSpec,
@@ -197,22 +239,15 @@ def parse_feed(
     feed = parsed.get("feed") or {}
     feed_title = html_to_text(str(feed.get("title") or "")) or spec.url
     feed_language = _language(feed.get("language")) or _language(headers.get("content-language"))
-    entries: list[FeedEntry] = []
-    rejected: list[DeadLetter] = []
+    read = _Entries(spec, position, feed_title, feed_language, fetched_at, base)
     for index, entry in enumerate(parsed.get("entries") or []):
         date = None
         for field in ("published_parsed", "updated_parsed", "created_parsed"):
             date = _as_utc(entry.get(field)) if entry.get(field) else None
             if date is not None:
                 break
-        item = _entry(
-            spec=spec,
-            position=position,
-            index=index,
-            feed_title=feed_title,
-            feed_language=feed_language,
-            fetched_at=fetched_at,
-            base=base,
+        read.add(
+            index,
             link=entry.get("link"),
             guid=entry.get("id") or entry.get("guid"),
             title=str(entry.get("title") or ""),
@@ -221,11 +256,7 @@ def parse_feed(
             author=html_to_text(str(entry.get("author") or "")),
             language=_language((entry.get("title_detail") or {}).get("language")),
         )
-        if isinstance(item, DeadLetter):
-            rejected.append(item)
-        else:
-            entries.append(item)
-    if not entries and not rejected:
+    if not read.entries and not read.rejected:
         if not version and _looks_like_html(data, media_type):
             raise FeedError("not_a_feed", "an HTML page, not a feed")
         if not version and problem:
@@ -235,7 +266,7 @@ def parse_feed(
         raise FeedError(
             "no_entries", f"{version} feed with no entries" + (f" ({problem})" if problem else "")
         )
-    return ParsedFeed(spec.url, feed_title, version, problem, tuple(entries), tuple(rejected))
+    return read.parsed(version, problem)
 
 
 _HTML_START = re.compile(
@@ -264,12 +295,11 @@ def _parse_json_feed(
     feed_language = _language(loaded.get("language"))
     items = loaded.get("items")
     problem = None if isinstance(items, list) else "'items' is not a list"
-    entries: list[FeedEntry] = []
-    rejected: list[DeadLetter] = []
+    read = _Entries(spec, position, feed_title, feed_language, fetched_at, base)
     for index, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict):
             where = f"{spec.url}#entry-{index}"
-            rejected.append(
+            read.rejected.append(
                 DeadLetter(where, where, "feed", "invalid_entry", "JSON Feed item is not an object")
             )
             continue
@@ -288,14 +318,8 @@ def _parse_json_feed(
             str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")
         )
         link = item.get("url") or item.get("external_url")
-        entry = _entry(
-            spec=spec,
-            position=position,
-            index=index,
-            feed_title=feed_title,
-            feed_language=feed_language,
-            fetched_at=fetched_at,
-            base=base,
+        read.add(
+            index,
             link=link if isinstance(link, str) else None,
             guid=str(item["id"]) if item.get("id") not in (None, "") else None,
             title=str(item.get("title") or ""),
@@ -304,16 +328,12 @@ def _parse_json_feed(
             author=author,
             language=_language(item.get("language")),
         )
-        if isinstance(entry, DeadLetter):
-            rejected.append(entry)
-        else:
-            entries.append(entry)
-    if not entries and not rejected:
+    if not read.entries and not read.rejected:
         raise FeedError(
             "no_entries", "JSON Feed with no items" + (f" ({problem})" if problem else "")
         )
     version_code = "json" + version.rsplit("/", 1)[-1].replace(".", "")
-    return ParsedFeed(spec.url, feed_title, version_code, problem, tuple(entries), tuple(rejected))
+    return read.parsed(version_code, problem)
 
 
 def feed_response_headers(result: FetchResult) -> dict[str, str]:
