@@ -1,1 +1,1 @@
-"""X."""
+"""Evaluation: labelled streams, ECB+ conversion, the scores and the eval job."""

@@ -1,1 +1,1 @@
-"""X."""
+"""Clustering: the story tracker in parts, its state store and the ClusterStories stage."""

@@ -1,1 +1,1 @@
-"""X."""
+"""Embedding: the model handlers (sentence-transformers, ONNX) and EmbedArticles."""

@@ -1,1 +1,1 @@
-"""X."""
+"""Sinks: JSON Lines output files and alerts to Pub/Sub."""

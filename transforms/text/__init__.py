@@ -1,1 +1,1 @@
-"""X."""
+"""Text: decoding, extraction, cleaning, dates, fingerprints, URLs; the ExtractText and Fingerprint steps."""
