@@ -1,1 +1,1 @@
-"""The configuration files: settings.yaml and threads.yaml (settings), feeds.yaml or OPML (feeds)."""
+"""The configuration files: settings and threads (``settings``), feeds (``feeds``)."""

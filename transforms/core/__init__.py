@@ -1,1 +1,1 @@
-"""Records, errors, settings, coders, counters, the atomic writer and setup: what every stage shares."""
+"""What every stage shares: records, errors, settings, coders, counters, atomic writes, setup."""

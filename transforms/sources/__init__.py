@@ -1,1 +1,1 @@
-"""Sources: the article folder, feeds over HTTP, Pub/Sub messages; each yields RawDocuments or dead letters."""
+"""Sources: the folder, feeds over HTTP, Pub/Sub; each yields RawDocuments or dead letters."""

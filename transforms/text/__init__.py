@@ -1,1 +1,1 @@
-"""Text: decoding, extraction, cleaning, dates, fingerprints, URLs; the ExtractText and Fingerprint steps."""
+"""Text: decoding, extraction, cleaning, dates, fingerprints, URLs, and their Beam steps."""
