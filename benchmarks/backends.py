@@ -39,11 +39,12 @@ import numpy as np
 from benchmarks.corpus import DATA, REPO, Corpus, synthetic_stream, write_folder
 from benchmarks.embedding_text import evaluate
 from benchmarks.throughput import pipeline_texts
-from pipeline.config import load_settings
-from pipeline.ecbplus import convert, read_docs
-from transforms.embed import embedding_text, load_encoder
-from transforms.onnx_embed import INFO_FILE
-from transforms.settings import EmbeddingSettings
+from pipeline.config.settings import load_settings
+from pipeline.evaluation.ecbplus import convert, read_docs
+from transforms.core.settings import EmbeddingSettings
+from transforms.embedding.embed import load_encoder
+from transforms.embedding.handler import embedding_text
+from transforms.embedding.onnx import INFO_FILE
 
 VARIANTS = ("st-256", "st-128", "onnx-fp32-256", "onnx-fp32-128", "onnx-int8-256", "onnx-int8-128")
 REFERENCE = "st-256"
@@ -55,7 +56,7 @@ def variant_settings(name: str, base: EmbeddingSettings, models: Path) -> Embedd
         return dataclasses.replace(base, max_seq_length=int(length))
     folder = models / kind[1]
     if not (folder / INFO_FILE).exists():
-        from transforms.onnx_export import export_onnx
+        from transforms.embedding.onnx_export import export_onnx
 
         print(f"exporting {kind[1]} into {folder} …", flush=True)
         export_onnx(str(folder), base.model, int8=kind[1] == "int8")

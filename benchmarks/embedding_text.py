@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.ecbplus import convert, read_docs
-from transforms.embed import embedding_text, load_sentence_transformer
-from transforms.settings import EmbeddingSettings
+from pipeline.evaluation.ecbplus import convert, read_docs
+from transforms.core.settings import EmbeddingSettings
+from transforms.embedding.handler import embedding_text
+from transforms.embedding.sentence import load_sentence_transformer
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ecbplus" / "docs.jsonl"
 

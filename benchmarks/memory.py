@@ -45,11 +45,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.corpus import DATA, GENERATOR_VERSION, REPO, Corpus, synthetic_stream
-from pipeline.config import load_settings, load_threads
-from transforms.fingerprint import WatchTermMatcher, compute_features
-from transforms.records import Assignment, Duplicate, EmbeddedArticle
-from transforms.settings import Settings
-from transforms.tracker import StoryTracker
+from pipeline.config.settings import load_settings, load_threads
+from transforms.clustering.tracker import StoryTracker
+from transforms.core.records import Assignment, Duplicate, EmbeddedArticle
+from transforms.core.settings import Settings
+from transforms.text.fingerprint import WatchTermMatcher, compute_features
 
 CACHE = REPO / "out" / "cache"
 SETTINGS = str(REPO / "config" / "settings.yaml")
@@ -91,7 +91,8 @@ def _cache_path(corpus: Corpus, settings: Settings, what: str) -> Path:
 
 def embed(what: str, data: Path, out: Path) -> None:
     """(Child process) real vectors of the paragraph pool, or of a sample of articles."""
-    from transforms.embed import embedding_text, load_encoder
+    from transforms.embedding.embed import load_encoder
+    from transforms.embedding.handler import embedding_text
 
     corpus = Corpus(data)
     settings = load_settings(SETTINGS)

@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.labelled import LabelledRecord, document
-from transforms.embed import embedding_text, load_sentence_transformer, to_embedded
-from transforms.errors import ItemError
-from transforms.extraction import extract_article
-from transforms.fingerprint import WatchTermMatcher, compute_features
-from transforms.records import Article, EmbeddedArticle, Event, StoryRecord
-from transforms.settings import ClusteringSettings, Settings, ThreadSpec
-from transforms.tracker import StoryTracker
+from pipeline.evaluation.labelled import LabelledRecord, document
+from transforms.clustering.tracker import StoryTracker
+from transforms.core.errors import ItemError
+from transforms.core.records import Article, EmbeddedArticle, Event, StoryRecord
+from transforms.core.settings import ClusteringSettings, Settings, ThreadSpec
+from transforms.embedding.handler import embedding_text, to_embedded
+from transforms.embedding.sentence import load_sentence_transformer
+from transforms.text.extraction import extract_article
+from transforms.text.fingerprint import WatchTermMatcher, compute_features
 
 CACHE = Path(__file__).resolve().parents[1] / "out" / "cache"
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.report import write_report
-from transforms.sinks import OUTPUT_FILES
+from transforms.sinks.files import OUTPUT_FILES
 
 HOSTILE = "<img src=x onerror=\"console.error('title ran')\"></script>"
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

@@ -37,11 +37,11 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from pipeline.config import load_settings
-from transforms.cluster import _pack
-from transforms.records import EmbeddedArticle, Features
-from transforms.state_store import StateStore
-from transforms.tracker import StoryTracker
+from pipeline.config.settings import load_settings
+from transforms.clustering.cluster import _pack
+from transforms.clustering.state_store import StateStore
+from transforms.clustering.tracker import StoryTracker
+from transforms.core.records import EmbeddedArticle, Features
 
 PER_DAY = 3000
 STEP = 10
@@ -101,7 +101,7 @@ def measure(history: int, settings_path: str, build_cap: int) -> dict[str, float
     # only part of the state that still grows is the set of ids ever seen:
     # beyond build_cap, the remaining history is added there, as it would be.
     for i in range(built, history):
-        tracker._seen.add(f"old-{i}")
+        tracker.duplicates._seen.add(f"old-{i}")
     build = time.perf_counter() - build_start
     snapshot = tracker.to_bytes()
     old = _median_seconds(lambda: StoryTracker.from_bytes(tracker.to_bytes(), settings), 3)

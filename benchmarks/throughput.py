@@ -37,18 +37,19 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from benchmarks.corpus import DATA, REPO, Corpus, synthetic_stream, write_folder
-from pipeline.config import load_settings, load_threads
+from pipeline.config.settings import load_settings, load_threads
 from pipeline.graph import Job, build
 from pipeline.summary import counters_from_result
-from transforms.embed import embedding_text, load_encoder
-from transforms.extraction import extract_article
-from transforms.folder import split_file
-from transforms.read import file_uri
-from transforms.records import RawDocument
-from transforms.settings import Settings
+from transforms.core.records import RawDocument
+from transforms.core.settings import Settings
+from transforms.embedding.embed import load_encoder
+from transforms.embedding.handler import embedding_text
+from transforms.sources.folder import split_file
+from transforms.sources.read_folder import file_uri
+from transforms.text.extraction import extract_article
 
 STAGES = (
-    "ReadSeedFolder",
+    "ReadFolder",
     "ExtractText",
     "Fingerprint",
     "EmbedArticles",

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 from benchmarks.replay import prepare
-from pipeline.config import load_settings
-from pipeline.ecbplus import convert, read_docs, with_exemplars
-from pipeline.labelled import exemplar_threads, parse_stream
-from transforms.records import EmbeddedArticle
-from transforms.tracker import StoryTracker
+from pipeline.config.settings import load_settings
+from pipeline.evaluation.ecbplus import convert, read_docs, with_exemplars
+from pipeline.evaluation.labelled import exemplar_threads, parse_stream
+from transforms.clustering.tracker import StoryTracker
+from transforms.core.records import EmbeddedArticle
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.replay import prepare, replay
-from pipeline.config import load_settings
-from pipeline.ecbplus import convert, read_docs, with_exemplars
-from pipeline.eval_job import score
-from pipeline.evaluate import micro_alerts
-from pipeline.labelled import exemplar_threads, parse_stream
+from pipeline.config.settings import load_settings
+from pipeline.evaluation.ecbplus import convert, read_docs, with_exemplars
+from pipeline.evaluation.eval_job import score
+from pipeline.evaluation.evaluate import micro_alerts
+from pipeline.evaluation.labelled import exemplar_threads, parse_stream
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "ecbplus" / "docs.jsonl"

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.corpus import REPO
-from pipeline.config import load_settings
+from pipeline.config.settings import load_settings
 
 
 def main() -> int:

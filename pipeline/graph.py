@@ -4,7 +4,7 @@
 tests build the very graph ``threadwatch run`` builds, with their own inputs
 swapped in and ``assert_that`` on the outputs. ``run`` adds the file sinks.
 
-    ReadSeedFolder ─┐
+    ReadFolder ─┐
     ReadFeeds ──────┤
     thread exemplars ┴─ ExtractText ─┬─ Fingerprint ─ EmbedArticles ─ ClusterStories ─┬─ alerts
     thread descriptions ─────────────┘                                               ├─ stories
@@ -21,23 +21,25 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler
 from apache_beam.transforms.window import TimestampedValue
 
-from pipeline.config import load_settings, load_threads
-from pipeline.feeds_config import load_feeds
+from pipeline.config.feeds import load_feeds
+from pipeline.config.settings import load_settings, load_threads
 from pipeline.options import ThreadwatchOptions
-from transforms.cluster import ClusterStories
-from transforms.commit import CommitState
-from transforms.embed import EmbedArticles, make_handler
-from transforms.errors import ConfigError
-from transforms.extract import ExtractText, Fingerprint
-from transforms.feed_source import ReadFeeds
-from transforms.feeds import FeedList
-from transforms.progress_tap import TapProgress
-from transforms.pubsub_io import PublishAlerts, ReadArticleMessages
-from transforms.read import ReadSeedFolder, file_uri
-from transforms.records import Article, ArticleMeta, RawDocument
-from transforms.settings import Settings, ThreadSpec
-from transforms.sinks import WriteOutputs
-from transforms.state_store import Outbox, StateStore, staging_folder
+from transforms.clustering.cluster import ClusterStories
+from transforms.clustering.commit import CommitState
+from transforms.clustering.state_store import Outbox, StateStore, staging_folder
+from transforms.core.errors import ConfigError
+from transforms.core.records import Article, ArticleMeta, RawDocument
+from transforms.core.settings import Settings, ThreadSpec
+from transforms.core.setup import register
+from transforms.embedding.embed import EmbedArticles, make_handler
+from transforms.sinks.files import WriteOutputs
+from transforms.sinks.progress import TapProgress
+from transforms.sinks.pubsub import PublishAlerts
+from transforms.sources.feed_types import FeedList
+from transforms.sources.pubsub import ReadArticleMessages
+from transforms.sources.read_feeds import ReadFeeds
+from transforms.sources.read_folder import ReadFolder, file_uri
+from transforms.text.steps import ExtractText, Fingerprint
 
 #: Thread documents sort before every article; their own time is irrelevant.
 THREAD_DOCUMENT_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -109,7 +111,7 @@ def exemplar_documents(threads: Sequence[ThreadSpec]) -> list[RawDocument]:
     """Exemplar files named in the watchlist, read now: a missing one is a config error."""
     from apache_beam.io.filesystems import FileSystems
 
-    from transforms.folder import split_file
+    from transforms.sources.folder import split_file
 
     documents: list[RawDocument] = []
     for spec in threads:
@@ -151,12 +153,14 @@ def build_graph(
     ``documents`` replaces the folder source (tests, other sources);
     ``handler`` replaces the embedding model handler.
     """
+    register()  # the coders the graph's PCollections are encoded with
     raw: list[beam.pvalue.PCollection[Any]] = []
     dead: list[beam.pvalue.PCollection[Any]] = []
     if documents is not None:
         raw.append(documents)
     elif job.source:
-        folder = pipeline | "ReadSeedFolder" >> ReadSeedFolder(
+        # The step keeps its old name so that a running job can be updated in place.
+        folder = pipeline | "ReadSeedFolder" >> ReadFolder(
             job.source, job.settings.extraction.max_bytes
         )
         raw.append(folder["main"])

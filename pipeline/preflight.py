@@ -10,7 +10,7 @@ import os
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.graph import Job
-from transforms.errors import ThreadwatchError
+from transforms.core.errors import ThreadwatchError
 
 
 class SourceError(ThreadwatchError):

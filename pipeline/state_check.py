@@ -14,11 +14,11 @@ A missing file is fine: it is the first run, and the stage will write it.
 import json
 from collections.abc import Sequence
 
-from transforms.atomic import read_bytes
-from transforms.errors import ConfigError
-from transforms.settings import ClusteringSettings, ThreadSpec
-from transforms.state_store import StateError, StateStore
-from transforms.tracker import STATE_VERSION, StoryTracker
+from transforms.clustering.state_store import StateError, StateStore
+from transforms.clustering.tracker import STATE_VERSION, StoryTracker
+from transforms.core.atomic import read_bytes
+from transforms.core.errors import ConfigError
+from transforms.core.settings import ClusteringSettings, ThreadSpec
 
 _FRESH_START = "delete it (or name another --state) to start without it"
 

@@ -8,7 +8,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 
-from transforms.metrics import NAMESPACE
+from transforms.core.metrics import NAMESPACE
 
 
 def counters_from_result(result: Any) -> dict[str, int]:

@@ -9,15 +9,15 @@ from typing import Any, ClassVar
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.config import load_settings, load_threads
+from pipeline.config.settings import load_settings, load_threads
 from pipeline.graph import Job, build_graph, write_outputs
 from pipeline.summary import counters_from_result
-from transforms.embed import SentenceTransformerHandler
-from transforms.folder import split_file
-from transforms.read import file_uri, load_folder_manifest
-from transforms.records import RawDocument
-from transforms.settings import EmbeddingSettings, Settings
-from transforms.sinks import OUTPUT_FILES
+from transforms.core.records import RawDocument
+from transforms.core.settings import EmbeddingSettings, Settings
+from transforms.embedding.sentence import SentenceTransformerHandler
+from transforms.sinks.files import OUTPUT_FILES
+from transforms.sources.folder import split_file
+from transforms.sources.read_folder import file_uri, load_folder_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -96,7 +96,7 @@ def run_job(
 
 
 def folder_documents(folder: Path, names: Sequence[str] | None = None) -> list[RawDocument]:
-    """The items ``ReadSeedFolder`` would read, in the order given (for shuffling)."""
+    """The items ``ReadFolder`` would read, in the order given (for shuffling)."""
     manifest = load_folder_manifest(str(folder))
     chosen = names or sorted(p.name for p in folder.iterdir() if p.suffix == ".txt")
     documents: list[RawDocument] = []

@@ -5,8 +5,8 @@ import hashlib
 
 import numpy as np
 
-from transforms.fingerprint import WatchTermMatcher, compute_features
-from transforms.records import EmbeddedArticle, Features
+from transforms.core.records import EmbeddedArticle, Features
+from transforms.text.fingerprint import WatchTermMatcher, compute_features
 
 DIM = 384
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

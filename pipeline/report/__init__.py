@@ -11,7 +11,7 @@ from pathlib import Path
 from pipeline.report.load import ReportError, load_output
 from pipeline.report.model import build_model
 from pipeline.report.render import render_html
-from transforms.atomic import replace_text
+from transforms.core.atomic import replace_text
 
 __all__ = ["ReportError", "write_report"]
 

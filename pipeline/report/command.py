@@ -45,7 +45,7 @@ def report_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(list(argv))
     titles = None
     if args.threads:
-        from pipeline.config import load_threads
+        from pipeline.config.settings import load_threads
 
         titles = {spec.id: spec.title for spec in load_threads(args.threads)}
     page = write_report(args.folder, args.output, titles)

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from transforms.sinks import OUTPUT_FILES
+from transforms.sinks.files import OUTPUT_FILES
 
 Record = dict[str, Any]
 

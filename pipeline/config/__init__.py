@@ -1,0 +1,1 @@
+"""The configuration files: settings and threads (``settings``), feeds (``feeds``)."""

@@ -1,0 +1,1 @@
+"""Evaluation: labelled streams, ECB+ conversion, the scores and the eval job."""

@@ -1,0 +1,154 @@
+"""Configuration is validated at start-up, with errors naming the file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config.settings import load_settings, load_threads
+from tests.support import SETTINGS, THREADS
+from transforms.core.errors import ConfigError
+from transforms.core.settings import ExtractionSettings, SettingError
+
+
+def write(tmp_path: Path, text: str, name: str = "threads.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_shipped_configuration_loads() -> None:
+    threads = load_threads(THREADS)
+    assert [t.id for t in threads] == ["russia-iran-strategic-treaty"]
+    assert threads[0].required_terms[1][:2] == ("Iran", "Iranian")
+    settings = load_settings(SETTINGS)
+    assert settings.clustering.story_horizon_days == 7
+    assert settings.clustering.thread_horizon_days >= 3 * 365
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "threads:\n  - id: x\n    title: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"threads\.yaml: invalid YAML at line \d+"):
+        load_threads(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("threads:\n  - id: x\n    title: t\n    descripton: typo\n", "threads[0].descripton"),
+        ("threads:\n  - id: Bad Id\n    title: t\n    description: d\n", "threads[0].id"),
+        ("threads:\n  - id: x\n    title: t\n", "threads[0].description"),
+        (
+            "threads:\n  - {id: x, title: t, description: d, threshold: high}\n",
+            "threads[0].threshold",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d, required_terms: [Iran]}\n",
+            "threads[0].required_terms",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d}\n"
+            "  - {id: x, title: u, description: e}\n",
+            "threads[1].id",
+        ),
+        ("thread:\n  - {id: x}\n", "thread"),
+    ],
+)
+def test_invalid_thread_entries_name_the_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_threads(path)
+    assert info.value.key == key
+    assert str(info.value).startswith(f"{path}: {key}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("clustering:\n  story_treshold: 0.5\n", "clustering.story_treshold"),
+        ("clustering:\n  story_threshold: yes\n", "clustering.story_threshold"),
+        ("clustering:\n  story_threshold: 3\n", "clustering.story_threshold"),
+        ("extraction:\n  max_bytes: 1.5\n", "extraction.max_bytes"),
+        ("embeddings:\n  model: x\n", "embeddings"),
+    ],
+)
+def test_invalid_settings_name_the_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text, "settings.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("extraction:\n  max_bytes: -5\n", "extraction.max_bytes: must be ≥ 1 (got -5)"),
+        ("extraction:\n  max_bytes: 0\n", "extraction.max_bytes: must be ≥ 1 (got 0)"),
+        ("extraction:\n  min_words: -1\n", "extraction.min_words: must be ≥ 0 (got -1)"),
+        (
+            "extraction:\n  default_language: ''\n",
+            "extraction.default_language: must be a language tag such as 'en' or 'pt-BR' (got '')",
+        ),
+        (
+            "clustering:\n  story_threshold: 3\n",
+            "clustering.story_threshold: must be between -1 and 1 (got 3.0)",
+        ),
+        (
+            "clustering:\n  near_duplicate_threshold: -0.5\n",
+            "clustering.near_duplicate_threshold: must be between 0 and 1 (got -0.5)",
+        ),
+        (
+            "clustering:\n  sparse_weight: 1\n",
+            "clustering.sparse_weight: must be ≥ 0 and < 1 (got 1.0)",
+        ),
+        (
+            "clustering:\n  story_horizon_days: -1\n",
+            "clustering.story_horizon_days: must be ≥ 0 (got -1.0)",
+        ),
+        (
+            "clustering:\n  story_horizon_days: .nan\n",
+            "clustering.story_horizon_days: must be a finite number (got nan)",
+        ),
+        (
+            "clustering:\n  dedup_horizon_days: .inf\n",
+            "clustering.dedup_horizon_days: must be a finite number (got inf)",
+        ),
+        (
+            "clustering:\n  thread_story_memory: 0\n",
+            "clustering.thread_story_memory: must be ≥ 1 (got 0)",
+        ),
+        (
+            "clustering:\n  max_emergent_threads: -1\n",
+            "clustering.max_emergent_threads: must be ≥ 0 (got -1)",
+        ),
+        (
+            "clustering:\n  linkage: single\n",
+            "clustering.linkage: must be one of 'centroid', 'average' (got 'single')",
+        ),
+        ("embedding:\n  max_chars: 0\n", "embedding.max_chars: must be ≥ 1 (got 0)"),
+        ("embedding:\n  model: ' '\n", "embedding.model: must not be empty"),
+    ],
+)
+def test_out_of_range_settings_name_file_key_and_value(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = write(tmp_path, text, "settings.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert str(info.value) == f"{path}: {message}"
+    assert info.value.key == message.split(":", 1)[0]
+
+
+def test_settings_made_in_code_are_range_checked_too() -> None:
+    with pytest.raises(SettingError) as info:
+        ExtractionSettings(max_bytes=-5)
+    assert (info.value.name, info.value.message) == ("max_bytes", "must be ≥ 1 (got -5)")
+
+
+def test_exemplar_paths_are_relative_to_the_watchlist(tmp_path: Path) -> None:
+    path = write(tmp_path, "threads:\n  - {id: x, title: t, description: d, exemplars: [a.txt]}\n")
+    assert load_threads(path)[0].exemplars == (str(tmp_path / "a.txt"),)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_threads(str(tmp_path / "nope.yaml"))

@@ -1,0 +1,149 @@
+"""Streaming through the real Pub/Sub emulator: articles in, alerts out."""
+
+import dataclasses
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipeline.graph import build
+from tests import golden
+from tests.pubsub_emulator import PROJECT
+from tests.support import CachedModelHandler, folder_documents, make_job
+
+
+def topics(prefix: str = "") -> tuple[Any, Any, dict[str, str]]:
+    import google.cloud.pubsub_v1 as pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    names = {
+        "articles": publisher.topic_path(PROJECT, f"{prefix}articles"),
+        "alerts": publisher.topic_path(PROJECT, f"{prefix}alerts"),
+        "articles_sub": subscriber.subscription_path(PROJECT, f"{prefix}articles-job"),
+        "alerts_sub": subscriber.subscription_path(PROJECT, f"{prefix}alerts-consumer"),
+    }
+    for topic in ("articles", "alerts"):
+        publisher.create_topic(name=names[topic])
+    subscriber.create_subscription(name=names["articles_sub"], topic=names["articles"])
+    subscriber.create_subscription(name=names["alerts_sub"], topic=names["alerts"])
+    return publisher, subscriber, names
+
+
+def start_job(
+    output: Path, names: dict[str, str], handler: CachedModelHandler, alert_topic: str | None = None
+) -> Any:
+    """The streaming job of `threadwatch run --streaming`, reading the article subscription."""
+    job = dataclasses.replace(
+        make_job(output),
+        streaming=True,
+        flush_every_seconds=1.0,
+        pane_seconds=1.0,
+        input_subscription=names["articles_sub"],
+        alert_topic=alert_topic,
+    )
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, job, handler=handler)
+    return pipeline.run()
+
+
+def test_seeds_published_in_shuffled_order_give_the_two_alerts(
+    pubsub: str, tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
+) -> None:
+    publisher, subscriber, names = topics()
+    documents = folder_documents(seeds_dir)
+    random.Random(5).shuffle(documents)
+    for doc in documents:
+        assert doc.meta.published is not None
+        message = {
+            "id": doc.item_id,
+            "text": doc.content.decode(),
+            "published": doc.meta.published.isoformat(),
+            "source": doc.meta.source or "",
+        }
+        publisher.publish(names["articles"], json.dumps(message).encode()).result(timeout=30)
+
+    result = start_job(tmp_path / "out", names, model_handler, alert_topic=names["alerts"])
+    try:
+        received: list[Any] = []
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(received) < 2:
+            response = subscriber.pull(
+                subscription=names["alerts_sub"], max_messages=10, timeout=10
+            )
+            received.extend(m.message for m in response.received_messages)
+            if response.received_messages:
+                subscriber.acknowledge(
+                    subscription=names["alerts_sub"],
+                    ack_ids=[m.ack_id for m in response.received_messages],
+                )
+        time.sleep(5)  # and nothing more after the two
+        response = subscriber.pull(subscription=names["alerts_sub"], max_messages=10, timeout=5)
+        received.extend(m.message for m in response.received_messages)
+    finally:
+        result.cancel()
+
+    expected = golden.load("seeds")["alerts"]
+    bodies = [json.loads(m.data) for m in received]
+    assert sorted(b["alert_id"] for b in bodies) == sorted(a["alert_id"] for a in expected)
+    for message, body in zip(received, bodies, strict=True):
+        assert message.attributes["alert_id"] == body["alert_id"]
+        assert message.attributes["thread_id"] == "russia-iran-strategic-treaty"
+        assert message.attributes["story_id"] == body["story"]["id"]
+    # The same alerts, in windowed files a user can tail.
+    pane_files = sorted((tmp_path / "out" / "alerts").glob("*.jsonl"))
+    written = [json.loads(line) for f in pane_files for line in f.read_text().splitlines()]
+    assert sorted(a["alert_id"] for a in written) == sorted(a["alert_id"] for a in expected)
+
+
+def test_watched_folder_file_copied_in_raises_its_alert(
+    pubsub: str, tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
+) -> None:
+    import shutil
+    import threading
+
+    from pipeline.edge.watch import FolderWatcher
+
+    publisher, _, names = topics("watch-")
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    shutil.copy(seeds_dir / "manifest.yaml", folder)
+    watcher = FolderWatcher(
+        folder,
+        lambda data: publisher.publish(names["articles"], data).result(timeout=30),
+        tmp_path / "watcher-state.json",
+        log=lambda _: None,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(0.5, stop), daemon=True)
+    result = start_job(tmp_path / "out", names, model_handler)
+    thread.start()
+    alerts_dir = tmp_path / "out" / "alerts"
+    try:
+        time.sleep(2)
+        assert not alerts_dir.exists()  # nothing in the folder yet: no alert
+        shutil.copy(seeds_dir / "002_dc85ee8fd00bc9d9.txt", folder)  # the job is running
+        deadline = time.monotonic() + 120
+        written: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not written:
+            time.sleep(1)
+            written = (
+                [
+                    json.loads(line)
+                    for f in alerts_dir.glob("*.jsonl")
+                    for line in f.read_text().splitlines()
+                ]
+                if alerts_dir.exists()
+                else []
+            )
+    finally:
+        stop.set()
+        result.cancel()
+    assert [a["article"]["id"] for a in written] == ["002_dc85ee8fd00bc9d9.txt"]
+    assert written[0]["alert_id"] == golden.load("seeds")["alerts"][0]["alert_id"]
+    assert watcher.poll() == 0  # already published: a restarted watcher publishes nothing

@@ -1,0 +1,1 @@
+"""Clustering: the story tracker in parts, its state store and the ClusterStories stage."""

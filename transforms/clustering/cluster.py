@@ -1,0 +1,371 @@
+"""``ClusterStories``: the one stateful stage, feeding the story tracker in event-time order.
+
+Every embedded article is keyed to one shard and buffered in ``BagState``. An
+event-time timer fires once the watermark has passed the buffered articles;
+the articles at or before the timer's time are sorted by (role, event time,
+id) and fed to the ``StoryTracker``. Because the watermark guarantees that
+nothing earlier is still on its way, the tracker sees the same order whatever
+the arrival order, bundling or worker count.
+
+What a step costs does not grow with history. The tracker stays in memory
+between firings (one per worker, like a model: ``_TrackerCache``); Beam
+state holds a snapshot, rewritten only every ``compact_every`` articles, and
+a journal bag of the items of each step since, so a worker that restarts or
+a bundle that is retried rebuilds exactly the same tracker (snapshot plus
+replay: the tracker is deterministic in its input order). A version counter
+in state tells whether the cached tracker is the one state describes.
+
+With ``state_path`` (local or any Beam filesystem; ``transforms.clustering.state_store``)
+the state also outlives the job. Streaming: each step appends its items to
+the state's journal before its outputs leave this stage, and the snapshot is
+rewritten every ``state_every_seconds``; a restart replays the journal and
+emits the alerts of the replayed steps again, with the same ``alert_id``
+(alert files are named by it, so they are written once). Batch: the final
+snapshot goes out on the ``state`` output, and ``CommitState`` writes it only
+after every output file is written, together with them (see the store).
+
+``flush_every_seconds`` only decides how often the timer fires, never the
+order: ``None`` (bounded input) fires once, at the end of the input; in
+streaming a small step (one second) gives alerts within seconds of the
+watermark passing an article.
+"""
+
+import math
+import struct
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.coders import BytesCoder, VarIntCoder
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import (
+    BagStateSpec,
+    ReadModifyWriteStateSpec,
+    TimerSpec,
+    on_timer,
+)
+from apache_beam.transforms.window import BoundedWindow, GlobalWindows, TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
+
+from transforms.clustering.state_store import StateStore
+from transforms.clustering.tracker import StoryTracker, order_key
+from transforms.core.coders import EmbeddedArticleCoder
+from transforms.core.metrics import count_dead_letter, counter
+from transforms.core.records import (
+    DEAD_LETTER,
+    Alert,
+    Assignment,
+    DeadLetter,
+    Duplicate,
+    EmbeddedArticle,
+    Event,
+    StoryRecord,
+    ThreadRecord,
+)
+from transforms.core.settings import ClusteringSettings, ThreadSpec
+from transforms.core.setup import register
+
+ASSIGNMENTS = "assignments"
+DUPLICATES = "duplicates"
+ALERTS = "alerts"
+STORIES = "stories"
+THREADS = "threads"
+STATE = "state"
+#: Beam state rewrites the tracker's snapshot after this many journaled items.
+COMPACT_EVERY = 2000
+_VERSION = struct.Struct(">Q")
+_CODER = EmbeddedArticleCoder()
+_TAGS = {
+    Assignment: ASSIGNMENTS,
+    Duplicate: DUPLICATES,
+    Alert: ALERTS,
+    StoryRecord: STORIES,
+    ThreadRecord: THREADS,
+    DeadLetter: DEAD_LETTER,
+}
+
+
+def shard_key(article: EmbeddedArticle) -> str:
+    """All articles share one tracker: a thread spans every source and language.
+
+    One key sustains far more articles per second than the embedding stage
+    produces (see docs); the parallel stages are the ones before it.
+    """
+    return "all"
+
+
+class _TrackerCache:
+    """The worker's tracker between firings, valid only for the state version it matches."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.tracker: StoryTracker | None = None
+
+    def get(self, version: int | None) -> StoryTracker | None:
+        if version is None or version != self.version:
+            return None
+        return self.tracker
+
+    def put(self, version: int, tracker: StoryTracker) -> None:
+        self.version, self.tracker = version, tracker
+
+    def invalidate(self) -> None:
+        """Called before the tracker changes: a failure mid-step leaves no stale entry."""
+        self.version, self.tracker = None, None
+
+
+def _pack(version: int, article: EmbeddedArticle) -> bytes:
+    return _VERSION.pack(version) + _CODER.encode(article)
+
+
+def _unpack(entry: bytes) -> tuple[int, EmbeddedArticle]:
+    (version,) = _VERSION.unpack_from(entry)
+    return version, _CODER.decode(entry[_VERSION.size :])
+
+
+class _TrackStoriesFn(beam.DoFn):
+    # State and timer parameters are typed Any: Beam injects runtime objects
+    # whose declared defaults (StateParam, TimerParam) mypy cannot reconcile.
+    BUFFER = BagStateSpec("buffer", EmbeddedArticleCoder())
+    SNAPSHOT = ReadModifyWriteStateSpec("snapshot", BytesCoder())
+    JOURNAL = BagStateSpec("journal", BytesCoder())
+    JOURNALED = ReadModifyWriteStateSpec("journaled", VarIntCoder())
+    VERSION = ReadModifyWriteStateSpec("version", VarIntCoder())
+    NEXT_FLUSH = ReadModifyWriteStateSpec("next_flush", VarIntCoder())
+    FLUSH = TimerSpec("flush", TimeDomain.WATERMARK)
+
+    def __init__(
+        self,
+        settings: ClusteringSettings,
+        threads: Sequence[ThreadSpec],
+        flush_every_seconds: float | None,
+        state_path: str | None = None,
+        state_every_seconds: float = 60.0,
+        compact_every: int = COMPACT_EVERY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._threads = tuple(threads)
+        self._flush_every = flush_every_seconds
+        self._state_path = state_path
+        self._state_every = state_every_seconds
+        self._compact_every = compact_every
+        self._clock = clock
+        self._clustered = counter("articles_clustered")
+        self._opened = counter("stories_opened")
+        self._duplicates = counter("duplicates")
+        self._alerts = counter("alerts")
+        self._emergent = counter("threads_emergent")
+
+    def setup(self) -> None:
+        register()  # a worker decoding buffered articles needs the coders too
+        self._cache = _TrackerCache()
+        self._store = StateStore(self._state_path) if self._state_path else None
+        self._last_snapshot = self._clock()
+
+    def _flush_micros(self, article: EmbeddedArticle, window: BoundedWindow) -> int:
+        """When the timer must fire for this article, in whole milliseconds.
+
+        Runners carry timer timestamps in milliseconds: a timer set at a
+        finer time would fire at a truncated time, before its articles.
+        """
+        end = window.max_timestamp().micros // 1000 * 1000
+        if self._flush_every is None:
+            return int(end)
+        step = max(1000, round(self._flush_every * 1000) * 1000)
+        micros = round(article.timestamp * 1_000_000) if article.role == "article" else 0
+        return int(min(end, math.ceil(micros / step) * step))
+
+    def process(
+        self,
+        element: tuple[str, EmbeddedArticle],
+        window: Any = beam.DoFn.WindowParam,
+        buffer: Any = beam.DoFn.StateParam(BUFFER),
+        next_flush: Any = beam.DoFn.StateParam(NEXT_FLUSH),
+        flush: Any = beam.DoFn.TimerParam(FLUSH),
+    ) -> None:
+        article = element[1]
+        buffer.add(article)
+        target = self._flush_micros(article, window)
+        current = next_flush.read()
+        if current is None or target < current:
+            flush.set(Timestamp(micros=target))
+            next_flush.write(target)
+
+    @on_timer(FLUSH)
+    def on_flush(
+        self,
+        fired: Any = beam.DoFn.TimestampParam,
+        window: Any = beam.DoFn.WindowParam,
+        buffer: Any = beam.DoFn.StateParam(BUFFER),
+        snapshot: Any = beam.DoFn.StateParam(SNAPSHOT),
+        journal: Any = beam.DoFn.StateParam(JOURNAL),
+        journaled: Any = beam.DoFn.StateParam(JOURNALED),
+        version_state: Any = beam.DoFn.StateParam(VERSION),
+        next_flush: Any = beam.DoFn.StateParam(NEXT_FLUSH),
+        flush: Any = beam.DoFn.TimerParam(FLUSH),
+    ) -> Iterator[Any]:
+        items = list(buffer.read())
+        due = sorted(
+            (a for a in items if self._flush_micros(a, window) <= fired.micros), key=order_key
+        )
+        rest = [a for a in items if self._flush_micros(a, window) > fired.micros]
+
+        tracker, version, replayed = self._restore(snapshot, journal, version_state)
+        self._cache.invalidate()
+        events: list[Event] = [*replayed, *tracker.observe_all(due)]
+        final = fired.micros >= window.max_timestamp().micros // 1000 * 1000
+        if final:
+            events.extend(tracker.open_stories())
+        if due:
+            version += 1
+            version_state.write(version)
+        pending = (journaled.read() or 0) + len(due)
+        if final or pending >= self._compact_every:
+            # A new snapshot holds this step too: no need to journal it first.
+            snapshot.write(tracker.to_bytes())
+            journal.clear()
+            journaled.write(0)
+        elif due:
+            for article in due:
+                journal.add(_pack(version, article))
+            journaled.write(pending)
+        state_out = self._persist(tracker, version, due, final)
+        self._cache.put(version, tracker)
+
+        for event in events:
+            yield self._output(event)
+        if state_out is not None:
+            yield beam.pvalue.TaggedOutput(STATE, state_out)
+
+        buffer.clear()
+        next_flush.clear()
+        for article in rest:
+            buffer.add(article)
+        if rest:
+            target = min(self._flush_micros(a, window) for a in rest)
+            flush.set(Timestamp(micros=target))
+            next_flush.write(target)
+
+    def _restore(
+        self, snapshot: Any, journal: Any, version_state: Any
+    ) -> tuple[StoryTracker, int, list[Event]]:
+        """The tracker as state describes it, its version, and alerts to emit again."""
+        version = version_state.read()
+        cached = self._cache.get(version)
+        if cached is not None:
+            return cached, version, []
+        if version is not None:  # a new worker, or a retried bundle: rebuild from state
+            saved = snapshot.read()
+            tracker = self._tracker(saved)
+            steps: dict[int, list[EmbeddedArticle]] = {}
+            for entry in journal.read():
+                step, article = _unpack(entry)
+                steps.setdefault(step, []).append(article)
+            for step in sorted(steps):
+                tracker.observe_all(steps[step])
+            return tracker, version, []
+        if self._store is None:
+            return StoryTracker(self._settings, self._threads), 0, []
+        # The job's first firing: go on from the stored state of an earlier run.
+        loaded = self._store.load()
+        tracker = self._tracker(loaded.tracker)
+        replayed: list[Event] = []
+        for _, articles in loaded.steps:
+            # These steps' outputs may not have left before the crash: their
+            # alerts go out again, with the same ids (files named by alert_id).
+            replayed += [e for e in tracker.observe_all(articles) if isinstance(e, Alert)]
+        snapshot.write(tracker.to_bytes())
+        version_state.write(loaded.last_seq)
+        return tracker, loaded.last_seq, replayed
+
+    def _tracker(self, saved: bytes | None) -> StoryTracker:
+        if saved is None:
+            return StoryTracker(self._settings, self._threads)
+        return StoryTracker.from_bytes(saved, self._settings, self._threads)
+
+    def _persist(
+        self, tracker: StoryTracker, version: int, due: Sequence[EmbeddedArticle], final: bool
+    ) -> tuple[int, bytes] | None:
+        """Writes the file state (streaming), or returns it for ``CommitState`` (batch)."""
+        if self._store is None:
+            return None
+        if self._flush_every is None:  # batch: committed with the outputs, after them
+            return (version, tracker.to_bytes()) if final else None
+        if due:
+            self._store.append(version, due)  # before this step's outputs leave
+        now = self._clock()  # processing time, only to pace the snapshots
+        if final or now - self._last_snapshot >= self._state_every:
+            self._store.commit(tracker.to_bytes(), version)
+            self._last_snapshot = now
+        return None
+
+    def _output(self, event: Event) -> Any:
+        if isinstance(event, Assignment):
+            self._clustered.inc()
+            if event.action == "opened":
+                self._opened.inc()
+        elif isinstance(event, Duplicate):
+            self._duplicates.inc()
+        elif isinstance(event, Alert):
+            self._alerts.inc()
+        elif isinstance(event, ThreadRecord):
+            self._emergent.inc()
+        elif isinstance(event, DeadLetter):
+            count_dead_letter(event)
+        timestamp = event.event_time.timestamp() if not isinstance(event, DeadLetter) else None
+        value = event if timestamp is None else TimestampedValue(event, timestamp)
+        tag = _TAGS[type(event)]
+        return value if tag == ASSIGNMENTS else beam.pvalue.TaggedOutput(tag, value)
+
+
+class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
+    """Embedded articles → assignments, duplicates, alerts, stories, threads, dead letters.
+
+    Thread documents (descriptions and exemplars, role ``description`` or
+    ``exemplar``) go through the same input and are processed before any
+    article. Outputs are tagged: ``assignments`` (main), ``duplicates``,
+    ``alerts``, ``stories``, ``threads``, ``dead_letter``, and ``state``: in
+    batch with a ``state_path``, the final ``(sequence, snapshot)`` for
+    ``CommitState``.
+    """
+
+    def __init__(
+        self,
+        settings: ClusteringSettings,
+        threads: Sequence[ThreadSpec],
+        flush_every_seconds: float | None = None,
+        state_path: str | None = None,
+        state_every_seconds: float = 60.0,
+        compact_every: int = COMPACT_EVERY,
+    ) -> None:
+        super().__init__()
+        self._settings = settings
+        self._threads = tuple(threads)
+        self._flush_every = flush_every_seconds
+        self._state_path = state_path
+        self._state_every = state_every_seconds
+        self._compact_every = compact_every
+
+    def expand(self, articles: beam.pvalue.PCollection[EmbeddedArticle]) -> Any:
+        register()  # the keyed articles' coder is looked up in Beam's registry
+        return (
+            articles
+            | "InGlobalWindow" >> beam.WindowInto(GlobalWindows())
+            | "KeyByShard"
+            >> beam.Map(lambda a: (shard_key(a), a)).with_output_types(tuple[str, EmbeddedArticle])
+            | "TrackStories"
+            >> beam.ParDo(
+                _TrackStoriesFn(
+                    self._settings,
+                    self._threads,
+                    self._flush_every,
+                    self._state_path,
+                    self._state_every,
+                    self._compact_every,
+                )
+            ).with_outputs(
+                DUPLICATES, ALERTS, STORIES, THREADS, DEAD_LETTER, STATE, main=ASSIGNMENTS
+            )
+        )

@@ -1,0 +1,147 @@
+"""The tracker's snapshot codec: a versioned, self-describing JSON document.
+
+Vectors are base64 float64; stories and threads sorted by id, the term and
+duplicate logs in their order, so the same tracker always gives the same
+bytes. Only what cannot be rebuilt is stored: the indexes (story matrix,
+LSH bands, document frequencies, remembered centroids) are rebuilt on load.
+"""
+
+import base64
+import collections
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from transforms.clustering.duplicates import DuplicateIndex
+from transforms.clustering.model import Story, Thread, ThreadStory
+from transforms.clustering.terms import TermStatistics
+
+STATE_VERSION = 2  # 2: every id ever seen (``seen``), for same_id at any age
+
+
+def _vec(v: np.ndarray | None) -> str | None:
+    return (
+        None if v is None else base64.b64encode(np.asarray(v, dtype=np.float64).tobytes()).decode()
+    )
+
+
+def _unvec(text: str | None) -> np.ndarray | None:
+    return None if text is None else np.frombuffer(base64.b64decode(text), dtype=np.float64).copy()
+
+
+@dataclasses.dataclass
+class Snapshot:
+    """A tracker's state, as its parts hold it."""
+
+    dim: int
+    clock: float | None
+    stories: Mapping[str, Story]
+    threads: Mapping[str, Thread]
+    terms: TermStatistics
+    duplicates: DuplicateIndex
+
+
+def _story(s: Story) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "title": s.title,
+        "opened_at": s.opened_at,
+        "last_seen": s.last_seen,
+        "vec_sum": _vec(s.vec_sum),
+        "size": s.size,
+        "article_ids": s.article_ids,
+        "terms": dict(s.terms),
+        "thread_id": s.thread_id,
+    }
+
+
+def _thread(t: Thread) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "title": t.title,
+        "kind": t.kind,
+        "threshold": t.threshold,
+        "required": [sorted(g) for g in t.required],
+        "documents": {k: _vec(v) for k, v in sorted(t.documents.items())},
+        "terms": dict(t.terms),
+        "stories": [
+            {
+                "story_id": r.story_id,
+                "title": r.title,
+                "opened_at": r.opened_at,
+                "centroid": _vec(r.centroid),
+            }
+            for r in t.stories.values()
+        ],
+        "last_active": t.last_active,
+        "created_at": t.created_at,
+    }
+
+
+def encode(snapshot: Snapshot) -> bytes:
+    state: dict[str, Any] = {
+        "version": STATE_VERSION,
+        "dim": snapshot.dim,
+        "clock": snapshot.clock,
+        "stories": [_story(s) for s in sorted(snapshot.stories.values(), key=lambda s: s.id)],
+        "threads": [_thread(snapshot.threads[k]) for k in sorted(snapshot.threads)],
+        "terms": list(snapshot.terms.entries()),
+        "dedup": list(snapshot.duplicates.entries()),
+        "seen": snapshot.duplicates.encoded_seen(),
+    }
+    return json.dumps(state, allow_nan=True).encode()
+
+
+def decode(data: bytes) -> Snapshot:
+    """The parts of a snapshot; raises ValueError for another version."""
+    state = json.loads(data)
+    if state.get("version") != STATE_VERSION:
+        raise ValueError(f"unsupported tracker state version {state.get('version')!r}")
+    stories: dict[str, Story] = {}
+    for s in state["stories"]:
+        vec_sum = _unvec(s["vec_sum"])
+        assert vec_sum is not None
+        stories[s["id"]] = Story(
+            s["id"],
+            s["title"],
+            s["opened_at"],
+            s["last_seen"],
+            vec_sum,
+            s["size"],
+            list(s["article_ids"]),
+            collections.Counter(s["terms"]),
+            s["thread_id"],
+        )
+    threads: dict[str, Thread] = {}
+    for t in state["threads"]:
+        threads[t["id"]] = Thread(
+            id=t["id"],
+            title=t["title"],
+            kind=t["kind"],
+            threshold=t["threshold"],
+            required=tuple(frozenset(g) for g in t["required"]),
+            documents={
+                k: v for k, text in t["documents"].items() if (v := _unvec(text)) is not None
+            },
+            terms=collections.Counter(t["terms"]),
+            stories=collections.OrderedDict(
+                (
+                    r["story_id"],
+                    ThreadStory(r["story_id"], r["title"], r["opened_at"], _unvec(r["centroid"])),
+                )
+                for r in t["stories"]
+            ),
+            last_active=t["last_active"],
+            created_at=t["created_at"],
+        )
+    return Snapshot(
+        dim=int(state["dim"]),
+        clock=state["clock"],
+        stories=stories,
+        threads=threads,
+        terms=TermStatistics.restore(state["terms"]),
+        duplicates=DuplicateIndex.restore(state["dedup"], state["seen"]),
+    )

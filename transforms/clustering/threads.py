@@ -1,0 +1,259 @@
+"""Thread linking: which thread a new story belongs to, and the threads' memory.
+
+A thread is watched (from ``threads.yaml``: a description, exemplars,
+required terms; it never expires) or emergent (started by a story no
+thread took; forgotten after ``thread_horizon_days`` without activity, the
+oldest first past ``max_emergent_threads``). Each remembers its last
+``thread_story_memory`` stories; a closed one's centroid is frozen into
+one matrix (``remembered``) so that one product finds the threads near a
+new story.
+"""
+
+import collections
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from transforms.clustering import events
+from transforms.clustering.model import (
+    BOUND_MARGIN,
+    DAY,
+    Story,
+    Thread,
+    ThreadStory,
+    bounded,
+    rounded,
+    short_hash,
+    utc,
+)
+from transforms.clustering.story_index import StoryIndex
+from transforms.core.records import EmbeddedArticle, Event, ThreadRecord
+from transforms.core.settings import ClusteringSettings, ThreadSpec
+
+
+def row(thread_id: str, story_id: str) -> str:
+    """Key of a (thread, remembered story) row in the remembered index."""
+    return f"{thread_id}\n{story_id}"
+
+
+class ThreadBook:
+    """The threads, by id, and the index of the closed stories they remember."""
+
+    def __init__(self, settings: ClusteringSettings, dim: int) -> None:
+        self.settings = settings
+        self.threads: dict[str, Thread] = {}
+        # No emergent thread expires before this time (a lower bound).
+        self._expire_after = float("-inf")
+        # Closed stories that threads remember, one row per (thread, story):
+        # one product finds the threads a new story may belong to.
+        self.remembered = StoryIndex(dim)
+        #: Ids of the watched threads (from the configuration; never expire).
+        self.watched: set[str] = set()
+
+    def ensure(self, specs: Iterable[ThreadSpec]) -> None:
+        """Adds watched threads from the configuration; the configuration wins."""
+        for spec in specs:
+            threshold = self.settings.thread_threshold if spec.threshold is None else spec.threshold
+            required = tuple(frozenset(t.lower() for t in g) for g in spec.required_terms)
+            existing = self.threads.get(spec.id)
+            if existing is not None:
+                existing.title, existing.threshold, existing.required = (
+                    spec.title,
+                    threshold,
+                    required,
+                )
+                existing.kind = "watched"
+                self.watched.add(spec.id)
+                continue
+            self.threads[spec.id] = Thread(
+                id=spec.id,
+                title=spec.title,
+                kind="watched",
+                threshold=threshold,
+                required=required,
+                documents={},
+                terms=collections.Counter(),
+                stories=collections.OrderedDict(),
+                last_active=float("-inf"),
+                created_at=float("-inf"),
+            )
+            self.watched.add(spec.id)
+
+    def restored(self, threads: Iterable[Thread]) -> None:
+        """Takes threads from a snapshot, and rebuilds what derives from them."""
+        for thread in threads:
+            self.threads[thread.id] = thread
+        for thread in self.threads.values():
+            if thread.kind == "watched":
+                self.watched.add(thread.id)
+            for story_id, remembered in thread.stories.items():
+                if remembered.centroid is not None:
+                    self.remembered.put(row(thread.id, story_id), remembered.centroid)
+
+    def story_closed(self, story: Story) -> None:
+        """Freezes a closing story's centroid in its thread's memory."""
+        if story.thread_id in self.threads:
+            remembered = self.threads[story.thread_id].stories.get(story.id)
+            if remembered is not None:
+                remembered.centroid = story.centroid()
+                self.remembered.put(row(story.thread_id, story.id), remembered.centroid)
+
+    def expire(self, now: float) -> None:
+        """Forgets the emergent threads inactive for longer than the horizon."""
+        if self._expire_after >= now:
+            return
+        thread_horizon = self.settings.thread_horizon_days * DAY
+        for thread_id in sorted(self.threads):
+            thread = self.threads[thread_id]
+            if thread.kind == "emergent" and thread.last_active + thread_horizon < now:
+                self.forget(thread_id)
+        self._expire_after = min(
+            (t.last_active + thread_horizon for t in self.threads.values() if t.kind == "emergent"),
+            default=float("inf"),
+        )
+
+    def active(self, thread: Thread, at: float) -> None:
+        thread.last_active = at
+        if thread.kind == "emergent":
+            expires = at + self.settings.thread_horizon_days * DAY
+            self._expire_after = min(self._expire_after, expires)
+
+    def forget(self, thread_id: str) -> None:
+        thread = self.threads.pop(thread_id)
+        for story_id in thread.stories:
+            self.remembered.discard(row(thread_id, story_id))
+
+    def add_document(self, article: EmbeddedArticle, vector: np.ndarray) -> None:
+        """A thread's description or exemplar (ignored for an unknown thread)."""
+        thread = self.threads.get(article.thread_id or "")
+        if thread is None:
+            return
+        if article.id not in thread.documents:
+            thread.terms.update(dict(article.features.terms))
+        thread.documents[article.id] = vector
+
+    # ------------------------------------------------------------------ linking
+
+    def link(
+        self,
+        story: Story,
+        article: EmbeddedArticle,
+        vector: np.ndarray,
+        stories: Mapping[str, Story],
+        index: StoryIndex,
+    ) -> list[Event]:
+        """Links a new story to its best thread: an alert, or a new emergent thread."""
+        best: tuple[float, str] | None = None
+        details: dict[str, tuple[str, ThreadStory | None, float | None]] = {}
+        for thread_id in self._candidates(vector, stories, index):
+            thread = self.threads[thread_id]
+            if not thread.accepts(article.features.watch_terms):
+                continue
+            score, matched_by, nearest, nearest_score = _score(thread, vector, story.id, stories)
+            threshold = (
+                thread.threshold
+                if thread.kind == "watched"
+                else self.settings.emergent_thread_threshold
+            )
+            if score < threshold:
+                continue
+            details[thread_id] = (matched_by, nearest, nearest_score)
+            if best is None or score > best[0]:
+                best = (score, thread_id)
+        if best is not None:
+            thread = self.threads[best[1]]
+            matched_by, nearest, nearest_score = details[best[1]]
+            self._attach(story, thread)
+            return [
+                events.alert(story, article, thread, best[0], matched_by, nearest, nearest_score)
+            ]
+        if not self.settings.emergent_threads or self.settings.max_emergent_threads == 0:
+            return []
+        return [self._start_emergent(story)]
+
+    def _candidates(
+        self, vector: np.ndarray, stories: Mapping[str, Story], index: StoryIndex
+    ) -> list[str]:
+        """Threads whose score could reach their threshold, in id order.
+
+        A thread's score is its best similarity over its prototype and the
+        stories it remembers (``_score``). Rather than loop over every
+        thread ever started, three products find the few that come near any
+        threshold: remembered closed stories, open stories (their centroids,
+        from the story index) and prototypes. The exact scores are then
+        computed for those alone.
+        """
+        watched = [self.threads[t] for t in self.watched]
+        thresholds = [self.settings.emergent_thread_threshold, *(t.threshold for t in watched)]
+        floor = min(thresholds) - BOUND_MARGIN
+        candidates: set[str] = set()
+        for key, _ in self.remembered.candidates(vector, floor):
+            candidates.add(key.split("\n", 1)[0])
+        if index.ids:
+            keys = index.rows()
+            scores = keys @ vector.astype(np.float32)
+            if self.settings.linkage != "centroid":  # rows are mean vectors: make them unit
+                scores = scores / np.maximum(np.linalg.norm(keys, axis=1), 1e-12)
+            for i in np.nonzero(scores >= floor)[0]:
+                thread_id = stories[index.ids[i]].thread_id
+                if thread_id is not None:
+                    candidates.add(thread_id)
+        candidates.update(t.id for t in watched if t.documents)  # the configured few
+        return sorted(t for t in candidates if t in self.threads)
+
+    def _attach(self, story: Story, thread: Thread) -> None:
+        story.thread_id = thread.id
+        thread.stories[story.id] = ThreadStory(story.id, story.title, story.opened_at, None)
+        while len(thread.stories) > self.settings.thread_story_memory:
+            forgotten, _ = thread.stories.popitem(last=False)
+            self.remembered.discard(row(thread.id, forgotten))
+        self.active(thread, story.last_seen)
+        thread.terms.update(story.terms)
+        thread.terms = bounded(thread.terms, self.settings.story_term_limit)
+
+    def _start_emergent(self, story: Story) -> ThreadRecord:
+        emergent = [t for t in self.threads.values() if t.kind == "emergent"]
+        if len(emergent) >= self.settings.max_emergent_threads:
+            oldest = min(emergent, key=lambda t: (t.last_active, t.id))
+            self.forget(oldest.id)
+        thread = Thread(
+            id="t-" + short_hash(story.id)[:12],
+            title=story.title,
+            kind="emergent",
+            threshold=self.settings.emergent_thread_threshold,
+            required=(),
+            documents={},
+            terms=collections.Counter(),
+            stories=collections.OrderedDict(),
+            last_active=story.last_seen,
+            created_at=story.opened_at,
+        )
+        self.threads[thread.id] = thread
+        self._attach(story, thread)
+        return ThreadRecord(thread.id, thread.title, "emergent", story.id, utc(story.opened_at))
+
+
+def _score(
+    thread: Thread, vector: np.ndarray, exclude: str, stories: Mapping[str, Story]
+) -> tuple[float, str, ThreadStory | None, float | None]:
+    """(score, matched_by, nearest earlier story, its similarity) of a story."""
+    nearest: ThreadStory | None = None
+    nearest_score: float | None = None
+    for remembered in thread.stories.values():
+        if remembered.story_id == exclude:
+            continue
+        centroid = remembered.centroid
+        if centroid is None:
+            live = stories.get(remembered.story_id)
+            if live is None:
+                continue
+            centroid = live.centroid()
+        score = rounded(float(centroid @ vector))
+        if nearest_score is None or score > nearest_score:
+            nearest, nearest_score = remembered, score
+    prototype = thread.prototype()
+    description = rounded(float(prototype @ vector)) if prototype is not None else None
+    if description is not None and (nearest_score is None or description >= nearest_score):
+        return description, "description", nearest, nearest_score
+    score = nearest_score if nearest_score is not None else -1.0
+    return score, "story", nearest, nearest_score

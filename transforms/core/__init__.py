@@ -1,0 +1,1 @@
+"""What every stage shares: records, errors, settings, coders, counters, atomic writes, setup."""

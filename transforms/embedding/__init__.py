@@ -1,0 +1,1 @@
+"""Embedding: the model handlers (sentence-transformers, ONNX) and EmbedArticles."""

@@ -1,0 +1,1 @@
+"""Sinks: JSON Lines output files and alerts to Pub/Sub."""

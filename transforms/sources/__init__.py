@@ -1,0 +1,1 @@
+"""Sources: the folder, feeds over HTTP, Pub/Sub; each yields RawDocuments or dead letters."""

@@ -1,0 +1,1 @@
+"""Text: decoding, extraction, cleaning, dates, fingerprints, URLs, and their Beam steps."""
