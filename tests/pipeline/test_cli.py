@@ -55,6 +55,43 @@ def test_run_on_defaults_from_another_folder_writes_outputs_and_prints_a_summary
     assert [a["alert_id"] for a in read_jsonl(out / "alerts.jsonl")] == [
         a["alert_id"] for a in expected["alerts"]
     ]
+    # Not a terminal: one heartbeat line at the end (and every 30 s of a longer run).
+    heartbeat = [line for line in done.stderr.splitlines() if line.startswith("threadwatch: ")]
+    assert heartbeat[-1].startswith("threadwatch: done read=")
+    assert "embedded=5 clustered=5 dropped=0" in heartbeat[-1]
+
+
+def test_progress_is_redrawn_in_place_on_a_terminal(tmp_path: Path) -> None:
+    """Under a pseudo-terminal the progress line is redrawn with a carriage return."""
+    import os
+    import pty
+    import select
+
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [*THREADWATCH, "run", "--output", str(tmp_path / "out")],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([primary], [], [], 120)
+        if not ready:
+            break
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    assert process.wait(timeout=60) == 0
+    text = seen.decode(errors="replace")
+    assert "\r" in text and "clustered 5" in text.replace("\x1b[K", ""), text[-500:]
 
 
 def test_multi_processing_workers_give_the_same_alerts(tmp_path: Path) -> None:
