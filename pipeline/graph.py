@@ -248,6 +248,6 @@ def write_outputs(outputs: dict[str, beam.pvalue.PCollection[Any]], job: Job) ->
         return
     store = StateStore(job.state_path)
     store.recover(job.output)
-    outbox = Outbox(staging_folder(job.output, store.load().last_seq + 1), job.output)
+    outbox = Outbox(staging_folder(job.output, store.peek()[0] + 1), job.output)
     written = outputs | "WriteOutputs" >> WriteOutputs(outbox.staging)
     _ = (outputs["state"], written) | "CommitState" >> CommitState(job.state_path, outbox)

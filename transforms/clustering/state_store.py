@@ -102,6 +102,33 @@ class StateStore:
             expected += 1
         return Loaded(tracker, seq, steps, outbox)
 
+    def peek(self) -> tuple[int, Outbox | None]:
+        """The last step's sequence number and the pending outbox, without decoding the state.
+
+        Reads only the snapshot's header line and the journal's file names: what
+        a launcher needs before the job starts (the job itself then ``load``s).
+        """
+        if not FileSystems.exists(self.path):
+            return self._last_journal_step(0), None
+        with FileSystems.open(self.path) as handle:
+            header = handle.readline()
+        try:
+            fields = json.loads(header)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            fields = None
+        if not isinstance(fields, dict) or fields.get("format") != FORMAT:
+            raise StateError(
+                self.path, "is corrupt: not a threadwatch state file (or one from before version 2)"
+            )
+        raw_outbox = fields.get("outbox")
+        outbox = Outbox(raw_outbox["staging"], raw_outbox["target"]) if raw_outbox else None
+        seq = int(fields["seq"])
+        return self._last_journal_step(seq), outbox
+
+    def _last_journal_step(self, seq: int) -> int:
+        steps = [step for step, _ in self._journal_files() if step > seq]
+        return max(steps, default=seq)
+
     def _parse_snapshot(self, data: bytes) -> tuple[bytes, int, Outbox | None]:
         newline = data.find(b"\n")
         try:
@@ -190,8 +217,8 @@ class StateStore:
 
         Returns the files moved into place (empty when nothing was pending).
         """
-        loaded_outbox = self.load().outbox if read_bytes(self.path) is not None else None
-        moved = publish(loaded_outbox) if loaded_outbox else []
+        _, outbox = self.peek()
+        moved = publish(outbox) if outbox else []
         if output is not None:
             for folder in staging_folders(output):
                 FileSystems.delete([folder])
