@@ -40,7 +40,9 @@ def prepare(
 ) -> tuple[list[EmbeddedArticle], list[str]]:
     """Embedded articles of a stream (exemplars included), and ids that failed extraction."""
     key = hashlib.sha256(
-        json.dumps([[r.id, r.text, r.title, r.published] for r in records]).encode()
+        json.dumps(
+            [[r.id, r.text, r.title, r.published, r.role, r.thread] for r in records]
+        ).encode()
         + repr(
             (settings.embedding, settings.extraction, [t.required_terms for t in threads])
         ).encode()

@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmarks.replay import prepare, replay
 from pipeline.config.settings import load_settings
-from pipeline.evaluation.ecbplus import convert, read_docs, with_exemplars
+from pipeline.evaluation.ecbplus import as_storylines, convert, read_docs, with_exemplars
 from pipeline.evaluation.eval_job import score
 from pipeline.evaluation.evaluate import micro_alerts
 from pipeline.evaluation.labelled import exemplar_threads, parse_stream
@@ -29,10 +29,19 @@ DEV_TOPICS = set(range(1, 36))
 TEST_TOPICS = set(range(36, 46))
 
 
-def stream(docs: list[dict[str, Any]], topics: set[int]) -> list[Any]:
+def stream(
+    docs: list[dict[str, Any]],
+    topics: set[int],
+    timeline: int | None = None,
+    storylines: bool = False,
+    exemplars: int = 1,
+) -> list[Any]:
     import json
 
-    records = with_exemplars(list(convert([d for d in docs if d["topic"] in topics])), 1)
+    kept = [d for d in docs if d["topic"] in topics]
+    records = with_exemplars(list(convert(kept, timeline_seed=timeline)), exemplars)
+    if storylines:
+        records = as_storylines(records)
     return parse_stream("\n".join(json.dumps(r) for r in records), "ecbplus")
 
 
@@ -50,11 +59,13 @@ def line(name: str, report: dict[str, Any]) -> str:
     story = report["story_level"]
     alerts = micro_alerts(report["alerts"]["per_thread"])
     merged = report["merged_events"]
+    emergent = report["alerts"]["emergent_thread_alerts"] * 1000 / report["stream_articles"]
     return (
         f"{name:48} B3 F1 {story['bcubed']['f1']:.3f} (P {story['bcubed']['precision']:.3f} "
         f"R {story['bcubed']['recall']:.3f})  pw F1 {story['pairwise']['f1']:.3f}  "
         f"merged {merged['threads_with_merged_events']:2}/{merged['threads']}  "
-        f"alerts P {alerts['precision']} R {alerts['recall']}"
+        f"alerts P {alerts['precision']} R {alerts['recall']} ({alerts['alerts']})  "
+        f"emergent/1k {emergent:.0f}"
     )
 
 
@@ -68,13 +79,20 @@ def main() -> int:
         help="setting=v1,v2,… (a ClusteringSettings field); repeatable",
     )
     parser.add_argument("--test", action="store_true", help="also score the held-out topics")
+    parser.add_argument(
+        "--timeline", type=int, default=None, metavar="SEED", help="dated ECB+ stream (seed)"
+    )
+    parser.add_argument("--exemplars", type=int, default=1, help="exemplars per watched thread")
+    parser.add_argument(
+        "--storylines", action="store_true", help="watched thread = one event (near misses)"
+    )
     args = parser.parse_args()
     if not os.path.exists(args.data):
         print(f"ECB+ data not found at {args.data} (see ../shared/data/README.md)", file=sys.stderr)
         return 2
     docs = read_docs(args.data)
-    dev = stream(docs, DEV_TOPICS)
-    test = stream(docs, TEST_TOPICS)
+    dev = stream(docs, DEV_TOPICS, args.timeline, args.storylines, args.exemplars)
+    test = stream(docs, TEST_TOPICS, args.timeline, args.storylines, args.exemplars)
     grid: dict[str, list[Any]] = {}
     for spec in args.grid:
         name, values = spec.split("=", 1)

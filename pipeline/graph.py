@@ -90,8 +90,9 @@ class Job:
 
 
 def description_documents(threads: Sequence[ThreadSpec]) -> list[Article]:
-    """Each thread's title and description, as a document that shapes its prototype."""
-    return [
+    """Each thread's title and description, as a document that shapes its prototype,
+    and each of its ``not_about`` descriptions, as a negative example."""
+    documents = [
         Article(
             id=f"thread:{spec.id}:description",
             url=f"threadwatch:thread/{spec.id}",
@@ -105,6 +106,21 @@ def description_documents(threads: Sequence[ThreadSpec]) -> list[Article]:
         for spec in threads
         if spec.description
     ]
+    for spec in threads:
+        for number, text in enumerate(spec.not_about, start=1):
+            documents.append(
+                Article(
+                    id=f"thread:{spec.id}:not_about:{number}",
+                    url=f"threadwatch:thread/{spec.id}/not_about/{number}",
+                    title="",
+                    text=text,
+                    published=THREAD_DOCUMENT_TIME,
+                    published_source="config",
+                    role="negative",
+                    thread_id=spec.id,
+                )
+            )
+    return documents
 
 
 def exemplar_documents(threads: Sequence[ThreadSpec]) -> list[RawDocument]:
@@ -115,7 +131,9 @@ def exemplar_documents(threads: Sequence[ThreadSpec]) -> list[RawDocument]:
 
     documents: list[RawDocument] = []
     for spec in threads:
-        for path in spec.exemplars:
+        examples = [(p, "exemplar") for p in spec.exemplars]
+        examples += [(p, "negative") for p in spec.negative_exemplars]
+        for path, role in examples:
             try:
                 with FileSystems.open(path) as handle:
                     data = handle.read()
@@ -131,11 +149,11 @@ def exemplar_documents(threads: Sequence[ThreadSpec]) -> list[RawDocument]:
                 documents.append(
                     dataclasses.replace(
                         item,
-                        item_id=f"thread:{spec.id}:exemplar:{item.item_id}",
+                        item_id=f"thread:{spec.id}:{role}:{item.item_id}",
                         meta=dataclasses.replace(
                             item.meta, published=THREAD_DOCUMENT_TIME, origin="config"
                         ),
-                        role="exemplar",
+                        role="exemplar" if role == "exemplar" else "negative",
                         thread_id=spec.id,
                     )
                 )

@@ -33,6 +33,20 @@ def main(argv: Sequence[str]) -> int:
         help="assign event times in a shuffled document order instead",
     )
     parser.add_argument(
+        "--timeline",
+        type=int,
+        metavar="SEED",
+        default=None,
+        help="realistic event times instead of one a minute: an event's articles over "
+        "hours to days, a topic's two events months apart, topics interleaved (seeded)",
+    )
+    parser.add_argument(
+        "--storylines",
+        action="store_true",
+        help="gold thread = the event: each topic's first event is a watched thread "
+        "and its look-alike second event a near miss that must not alert",
+    )
+    parser.add_argument(
         "--exemplars-per-topic",
         type=int,
         default=1,
@@ -43,14 +57,19 @@ def main(argv: Sequence[str]) -> int:
         "--topics", default=None, help="comma-separated topic numbers to keep (default: all)"
     )
     args = parser.parse_args(list(argv))
-    from pipeline.evaluation.ecbplus import convert, read_docs, with_exemplars
+    from pipeline.evaluation.ecbplus import as_storylines, convert, read_docs, with_exemplars
     from pipeline.evaluation.eval_job import write_stream
 
     docs = read_docs(args.input)
     if args.topics:
         keep = {int(t) for t in args.topics.split(",")}
         docs = [d for d in docs if int(d["topic"]) in keep]
-    records = with_exemplars(list(convert(docs, args.shuffle_timeline)), args.exemplars_per_topic)
+    if args.timeline is not None and args.shuffle_timeline is not None:
+        parser.error("--timeline and --shuffle-timeline are exclusive")
+    converted = list(convert(docs, args.shuffle_timeline, args.timeline))
+    records = with_exemplars(converted, args.exemplars_per_topic)
+    if args.storylines:
+        records = as_storylines(records)
     if args.shuffle_lines is not None:
         import random
 

@@ -15,7 +15,7 @@ import numpy as np
 from transforms.core.records import EmbeddedArticle
 
 DAY = 86400.0
-_ROLE_RANK = {"description": 0, "exemplar": 0, "article": 1}
+_ROLE_RANK = {"description": 0, "exemplar": 0, "negative": 0, "article": 1}
 #: Scores are rounded before comparison and output so that the last bits of a
 #: BLAS dot product (which differ between CPUs) cannot flip a decision.
 DECIMALS = 6
@@ -103,6 +103,14 @@ class Thread:
     stories: collections.OrderedDict[str, ThreadStory]
     last_active: float
     created_at: float
+    #: Negative examples (not-about descriptions, near-miss articles) by id.
+    negatives: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    #: Names in the thread's own definition (description, exemplars) only:
+    #: what its stories are scored against, so its remembered stories (and
+    #: their false positives) never widen what it is about.
+    definition_terms: collections.Counter[str] = dataclasses.field(
+        default_factory=collections.Counter
+    )
 
     def accepts(self, watch_terms: frozenset[str]) -> bool:
         return all(group & watch_terms for group in self.required)
@@ -111,3 +119,9 @@ class Thread:
         if not self.documents:
             return None
         return unit(np.sum([self.documents[k] for k in sorted(self.documents)], axis=0))
+
+    def nearest_negative(self, vector: np.ndarray) -> float | None:
+        """Similarity of ``vector`` to the nearest negative example, if any."""
+        if not self.negatives:
+            return None
+        return max(rounded(float(self.negatives[k] @ vector)) for k in sorted(self.negatives))

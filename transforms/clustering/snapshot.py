@@ -67,6 +67,8 @@ def _thread(t: Thread) -> dict[str, Any]:
         "required": [sorted(g) for g in t.required],
         "documents": {k: _vec(v) for k, v in sorted(t.documents.items())},
         "terms": dict(t.terms),
+        "negatives": {k: _vec(v) for k, v in sorted(t.negatives.items())},
+        "definition_terms": dict(t.definition_terms),
         "stories": [
             {
                 "story_id": r.story_id,
@@ -136,6 +138,13 @@ def decode(data: bytes) -> Snapshot:
             ),
             last_active=t["last_active"],
             created_at=t["created_at"],
+            # Absent from snapshots written before negative examples existed.
+            negatives={
+                k: v
+                for k, text in t.get("negatives", {}).items()
+                if (v := _unvec(text)) is not None
+            },
+            definition_terms=collections.Counter(t.get("definition_terms", {})),
         )
     return Snapshot(
         dim=int(state["dim"]),

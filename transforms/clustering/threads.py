@@ -27,6 +27,7 @@ from transforms.clustering.model import (
     utc,
 )
 from transforms.clustering.story_index import StoryIndex
+from transforms.clustering.terms import TermStatistics, cosine
 from transforms.core.records import EmbeddedArticle, Event, ThreadRecord
 from transforms.core.settings import ClusteringSettings, ThreadSpec
 
@@ -124,12 +125,16 @@ class ThreadBook:
             self.remembered.discard(row(thread_id, story_id))
 
     def add_document(self, article: EmbeddedArticle, vector: np.ndarray) -> None:
-        """A thread's description or exemplar (ignored for an unknown thread)."""
+        """A thread's description, exemplar or negative example (ignored for an unknown thread)."""
         thread = self.threads.get(article.thread_id or "")
         if thread is None:
             return
+        if article.role == "negative":
+            thread.negatives[article.id] = vector
+            return
         if article.id not in thread.documents:
             thread.terms.update(dict(article.features.terms))
+            thread.definition_terms.update(dict(article.features.terms))
         thread.documents[article.id] = vector
 
     # ------------------------------------------------------------------ linking
@@ -141,15 +146,29 @@ class ThreadBook:
         vector: np.ndarray,
         stories: Mapping[str, Story],
         index: StoryIndex,
+        terms: TermStatistics,
     ) -> list[Event]:
-        """Links a new story to its best thread: an alert, or a new emergent thread."""
+        """Links a new story to its best thread: an alert, or a new emergent thread.
+
+        A story on an emergent thread raises an alert only with
+        ``emergent_alerts``; it joins the thread either way.
+        """
         best: tuple[float, str] | None = None
         details: dict[str, tuple[str, ThreadStory | None, float | None]] = {}
+        names = _Names(terms, dict(article.features.terms))
         for thread_id in self._candidates(vector, stories, index):
             thread = self.threads[thread_id]
             if not thread.accepts(article.features.watch_terms):
                 continue
-            score, matched_by, nearest, nearest_score = _score(thread, vector, story.id, stories)
+            if thread.kind == "watched":
+                scored = self._score_watched(thread, vector, story.id, stories, names)
+                if scored is None:
+                    continue
+                score, matched_by, nearest, nearest_score = scored
+            else:
+                score, matched_by, nearest, nearest_score = _score(
+                    thread, vector, story.id, stories
+                )
             threshold = (
                 thread.threshold
                 if thread.kind == "watched"
@@ -164,6 +183,8 @@ class ThreadBook:
             thread = self.threads[best[1]]
             matched_by, nearest, nearest_score = details[best[1]]
             self._attach(story, thread)
+            if thread.kind == "emergent" and not self.settings.emergent_alerts:
+                return []
             return [
                 events.alert(story, article, thread, best[0], matched_by, nearest, nearest_score)
             ]
@@ -201,6 +222,42 @@ class ThreadBook:
         candidates.update(t.id for t in watched if t.documents)  # the configured few
         return sorted(t for t in candidates if t in self.threads)
 
+    def _score_watched(
+        self,
+        thread: Thread,
+        vector: np.ndarray,
+        exclude: str,
+        stories: Mapping[str, Story],
+        names: "_Names",
+    ) -> tuple[float, str, ThreadStory | None, float | None] | None:
+        """A watched thread's score, judged against its own definition; None: refused.
+
+        The definition (description, exemplars) scores the story, blended
+        with the name cosine to the definition's own names. A remembered
+        story of the thread may carry the match, but only when the story is
+        near the definition itself (``thread_anchor``): otherwise one false
+        positive would pull the next look-alike in, and the thread would
+        drift (chaining). A story nearer one of the thread's negative
+        examples than its definition (``contrast_margin``) is refused.
+        """
+        score, matched_by, nearest, nearest_score = _score(thread, vector, exclude, stories)
+        prototype = thread.prototype()
+        if prototype is None:
+            return score, matched_by, nearest, nearest_score
+        definition = rounded(float(prototype @ vector))
+        negative = thread.nearest_negative(vector)
+        if negative is not None and negative > definition - self.settings.contrast_margin:
+            return None
+        weight = self.settings.thread_sparse_weight
+        if weight and thread.definition_terms:
+            blended = rounded((1 - weight) * definition + weight * names.cosine(thread))
+        else:
+            blended = definition
+        carried = nearest_score is not None and definition >= self.settings.thread_anchor
+        if carried and nearest_score is not None and nearest_score > blended:
+            return nearest_score, "story", nearest, nearest_score
+        return blended, "description", nearest, nearest_score
+
     def _attach(self, story: Story, thread: Thread) -> None:
         story.thread_id = thread.id
         thread.stories[story.id] = ThreadStory(story.id, story.title, story.opened_at, None)
@@ -231,6 +288,18 @@ class ThreadBook:
         self.threads[thread.id] = thread
         self._attach(story, thread)
         return ThreadRecord(thread.id, thread.title, "emergent", story.id, utc(story.opened_at))
+
+
+class _Names:
+    """The name (TF-IDF) cosine of one article to threads' definitions, weights computed once."""
+
+    def __init__(self, terms: TermStatistics, article_terms: Mapping[str, int]) -> None:
+        self._terms = terms
+        self._idf: dict[str, float] = {}
+        self._article = terms.weights(article_terms, self._idf)
+
+    def cosine(self, thread: Thread) -> float:
+        return cosine(self._article, self._terms.weights(thread.definition_terms, self._idf))
 
 
 def _score(

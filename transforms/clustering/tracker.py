@@ -123,7 +123,7 @@ class StoryTracker:
             return found
         story = self._open(article, vector)
         found.append(events.assignment(article, story, "opened", None))
-        found.extend(self.book.link(story, article, vector, self.stories, self.index))
+        found.extend(self.book.link(story, article, vector, self.stories, self.index, self.terms))
         return found
 
     def expire(self, now: float) -> Iterator[Event]:
@@ -191,11 +191,27 @@ class StoryTracker:
                     continue
                 story_terms = self.terms.weights(story.terms, idf)
                 score = rounded((1 - weight) * dense + weight * cosine(article_terms, story_terms))
-            if score >= threshold and (
+            if score >= self._needed(story_id, article.timestamp) and (
                 best is None or score > best[1] or (score == best[1] and story_id < best[0])
             ):
                 best = (story_id, score)
         return best
+
+    def _needed(self, story_id: str, at: float) -> float:
+        """The score an article at ``at`` needs to join the story: time is evidence.
+
+        The bar rises linearly with the time since the story's last article,
+        by ``story_time_penalty`` over the whole ``story_horizon_days``: an
+        article right after the last one joins at ``story_threshold``, one
+        that comes back after a long quiet spell must match more strongly,
+        and two look-alike events far apart in time split.
+        """
+        penalty = self.settings.story_time_penalty
+        if not penalty:
+            return self.settings.story_threshold
+        gap = max(0.0, at - self.stories[story_id].last_seen)
+        horizon = max(self.settings.story_horizon_days * DAY, 1.0)
+        return rounded(self.settings.story_threshold + penalty * min(1.0, gap / horizon))
 
     def _story_key(self, story: Story) -> np.ndarray:
         """What an article is compared with: the centroid direction, or the mean

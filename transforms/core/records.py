@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 SCHEMA_VERSION = 1
 
-Role = Literal["article", "exemplar", "description"]
+Role = Literal["article", "exemplar", "description", "negative"]
 MediaType = Literal["text/plain", "text/markdown", "text/html"]
 Vector = npt.NDArray[np.float32]
 

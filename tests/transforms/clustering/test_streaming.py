@@ -26,6 +26,11 @@ SETTINGS = ClusteringSettings(
     thread_threshold=0.5,
     story_horizon_days=7,
     allowed_lateness_hours=24,
+    # The mechanics of remembered stories and emergent alerts, as they were
+    # before the precision settings (tested on their own in test_thread_precision.py).
+    thread_sparse_weight=0.0,
+    thread_anchor=-1.0,
+    emergent_alerts=True,
 )
 THREAD = ThreadSpec(id="ru-ir", title="Russia–Iran", description="d")
 PROTOTYPE = unit("prototype")
