@@ -305,7 +305,7 @@ def write_outputs(outputs: dict[str, beam.pvalue.PCollection[Any]], job: Job) ->
     )
     staged = (
         to_deliver
-        | "AsOutboxEntries" >> beam.Map(OutboxEntry)
+        | "AsOutboxEntries" >> beam.Map(OutboxEntry).with_output_types(Any)
         | "StageOutbox" >> WriteJsonLines(f"{outbox.staging}/{OUTBOX_FILE}")
     )
     everything = (written, staged) | "AllStaged" >> beam.Flatten()
