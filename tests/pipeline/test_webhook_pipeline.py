@@ -2,17 +2,22 @@
 
 import dataclasses
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import apache_beam as beam
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.cli.main import main
+from pipeline.graph import build
 from pipeline.summary import summarise
 from tests.feed_server import FeedServer, Reply, Request
 from tests.pipeline.test_cli import threadwatch
-from tests.support import CachedModelHandler, make_job, read_jsonl, run_job
+from tests.pipeline.test_pubsub import topics
+from tests.support import CachedModelHandler, folder_documents, make_job, read_jsonl, run_job
 from transforms.sinks.deliver import DEAD_LETTERS_FILE, DELIVERIES_FILE, OUTBOX_FILE
 from transforms.sinks.webhook import WebhookPolicy
 
@@ -182,3 +187,53 @@ def test_a_bad_webhook_flag_exits_2_before_any_work(
     assert main(["run", "--output", str(tmp_path / "out"), *flags]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_streaming_delivers_each_alert_as_it_happens(
+    pubsub: str,
+    tmp_path: Path,
+    seeds_dir: Path,
+    server: FeedServer,
+    model_handler: CachedModelHandler,
+) -> None:
+    """``--streaming``: the DoFn after the alerts posts each one; outcomes go to pane files."""
+    server.route(HOOK, Reply(b"", 503), Reply(b"ok", 200))
+    publisher, _, names = topics("webhook-")
+    for doc in folder_documents(seeds_dir):
+        assert doc.meta.published is not None
+        message = {
+            "id": doc.item_id,
+            "text": doc.content.decode(),
+            "published": doc.meta.published.isoformat(),
+            "source": doc.meta.source or "",
+        }
+        publisher.publish(names["articles"], json.dumps(message).encode()).result(timeout=30)
+    job = dataclasses.replace(
+        make_job(tmp_path / "out"),
+        streaming=True,
+        flush_every_seconds=1.0,
+        pane_seconds=1.0,
+        input_subscription=names["articles_sub"],
+        webhook=policy(server),
+    )
+    options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, job, handler=model_handler)
+    result = pipeline.run()
+    try:
+        deadline = time.monotonic() + 180
+        outcomes: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and len(outcomes) < 2:
+            time.sleep(1)
+            outcomes = [
+                json.loads(line)
+                for f in sorted((tmp_path / "out" / "webhook_deliveries").glob("*.jsonl"))
+                for line in f.read_text().splitlines()
+            ]
+    finally:
+        result.cancel()
+    assert sorted(o["alert_id"] for o in outcomes) == sorted(GOLDEN_IDS)
+    assert {o["outcome"] for o in outcomes} == {"delivered"}
+    assert sorted({p.headers["idempotency-key"] for p in server.posted}) == sorted(GOLDEN_IDS)
+    assert len(server.posted) == 3  # the first attempt got a 503 and was retried
