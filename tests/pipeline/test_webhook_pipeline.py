@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+import jsonschema
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -17,7 +18,7 @@ from pipeline.summary import summarise
 from tests.feed_server import FeedServer, Reply, Request
 from tests.pipeline.test_cli import threadwatch
 from tests.pipeline.test_pubsub import topics
-from tests.support import CachedModelHandler, folder_documents, make_job, read_jsonl, run_job
+from tests.support import REPO, CachedModelHandler, folder_documents, make_job, read_jsonl, run_job
 from transforms.sinks.deliver import DEAD_LETTERS_FILE, DELIVERIES_FILE, OUTBOX_FILE
 from transforms.sinks.webhook import WebhookPolicy
 
@@ -30,6 +31,18 @@ GOLDEN_IDS = [a["alert_id"] for a in GOLDEN["alerts"]]
 def server() -> Iterator[FeedServer]:
     with FeedServer() as running:
         yield running
+
+
+def validate(record: dict[str, Any], schema: str) -> None:
+    """Against ``config/<schema>.schema.json``; the alert schema (an embedded resource, by
+    its ``$id``) stands in for the ``$ref`` to it."""
+    data = json.loads((REPO / "config" / f"{schema}.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(data)
+    if "alert" in data["properties"]:
+        alert = json.loads((REPO / "config" / "alert.schema.json").read_text())
+        assert data["properties"]["alert"] == {"$ref": alert["$id"]}
+        data["properties"]["alert"] = {k: v for k, v in alert.items() if k != "$schema"}
+    jsonschema.validate(record, data, format_checker=jsonschema.FormatChecker())
 
 
 def policy(server: FeedServer, **changes: Any) -> WebhookPolicy:
@@ -65,6 +78,10 @@ def test_the_server_gets_exactly_the_golden_alerts(
         (i, "delivered") for i in GOLDEN_IDS
     )
     assert read_jsonl(tmp_path / DEAD_LETTERS_FILE) == []
+    for body in received.values():
+        validate(body, "alert")
+    for outcome in outcomes:
+        validate(outcome, "webhook_delivery")
     counters = result.counters
     assert (counters["webhook_delivered"], counters.get("webhook_dead_lettered", 0)) == (2, 0)
     assert counters["webhook_attempts"] == 3
@@ -91,6 +108,13 @@ def test_failed_deliveries_are_dead_letters_with_the_alert(
         a["alert_id"]: a for a in result.outputs["alerts"]
     }
     assert result.counters["webhook_dead_lettered.http_503"] == 2
+    for letter in letters:
+        validate(letter, "webhook_dead_letter")
+    for outcome in read_jsonl(tmp_path / DELIVERIES_FILE):
+        validate(outcome, "webhook_delivery")
+        assert outcome["outcome"] == "dead_lettered"
+    with pytest.raises(jsonschema.ValidationError):
+        validate({**letters[0], "stage": "feed"}, "webhook_dead_letter")
     assert len(server.posted) == 4
     assert "webhook:           0 delivered, 2 dead-lettered  (http_503: 2)  (4 attempts)" in (
         summarise(result.counters, result.outputs["alerts"]).lines()
@@ -167,6 +191,8 @@ def test_the_cli_flags_reach_the_webhook(tmp_path: Path, server: FeedServer) -> 
     assert "webhook:           2 delivered, 0 dead-lettered  (2 attempts)" in done.stdout
     assert "webhook_deliveries.jsonl, webhook_dead_letters.jsonl" in done.stdout
     texts = sorted(json.loads(p.body)["text"] for p in server.posted)
+    for p in server.posted:
+        validate(json.loads(p.body), "webhook_slack")
     assert len(texts) == 2 and all("*Russia–Iran strategic treaty*" in t for t in texts)
     assert sorted(p.headers["idempotency-key"] for p in server.posted) == sorted(GOLDEN_IDS)
 
