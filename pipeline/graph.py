@@ -45,7 +45,7 @@ from transforms.sinks.deliver import (
 from transforms.sinks.files import WriteJsonLines, WriteOutputs
 from transforms.sinks.progress import TapProgress
 from transforms.sinks.pubsub import PublishAlerts
-from transforms.sinks.webhook import WebhookPolicy
+from transforms.sinks.webhook import FORMATS, WebhookPolicy
 from transforms.sources.feed_types import FeedList
 from transforms.sources.pubsub import ReadArticleMessages
 from transforms.sources.read_feeds import ReadFeeds
@@ -105,6 +105,11 @@ class Job:
 
 def webhook_policy(tw: ThreadwatchOptions) -> WebhookPolicy | None:
     """The ``--alert_webhook*`` flags, checked; a bad one is a usage error (exit 2)."""
+    if tw.alert_webhook_format not in FORMATS:
+        raise ConfigError(
+            "--alert_webhook_format",
+            f"must be one of {', '.join(FORMATS)} (got {tw.alert_webhook_format!r})",
+        )
     if not tw.alert_webhook:
         return None
     try:

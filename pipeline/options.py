@@ -112,7 +112,6 @@ class ThreadwatchOptions(PipelineOptions):
         )
         group.add_argument(
             "--alert_webhook_format",
-            choices=("json", "slack"),
             default="json",
             help='Body: the alert JSON, or a Slack-compatible {"text": ...} message. '
             "Default: %(default)s",

@@ -205,6 +205,7 @@ def test_the_cli_flags_reach_the_webhook(tmp_path: Path, server: FeedServer) -> 
             ["--alert_webhook", "https://hooks.example.com/x", "--alert_webhook_retries", "99"],
             "--alert_webhook: retries must be between 0 and 20 (got 99)",
         ),
+        (["--alert_webhook_format", "xml"], "--alert_webhook_format: must be one of json, slack"),
     ],
 )
 def test_a_bad_webhook_flag_exits_2_before_any_work(
