@@ -222,18 +222,21 @@ class WebhookSender:
         if not alert_id:
             return self._outcome(alert, False, "no_alert_id", "the alert has no alert_id", None, 0)
         policy = self.policy
-        request = self._session.prepare_request(
-            requests.Request(
-                "POST",
-                policy.url,
-                data=webhook_body(alert, policy.format),
-                headers={
-                    "Content-Type": "application/json; charset=utf-8",
-                    "Idempotency-Key": alert_id,
-                    "User-Agent": policy.user_agent,
-                },
+        try:
+            request = self._session.prepare_request(
+                requests.Request(
+                    "POST",
+                    policy.url,
+                    data=webhook_body(alert, policy.format),
+                    headers={
+                        "Content-Type": "application/json; charset=utf-8",
+                        "Idempotency-Key": alert_id,
+                        "User-Agent": policy.user_agent,
+                    },
+                )
             )
-        )
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            return self._outcome(alert, False, "unsafe_url", f"invalid URL: {exc}", None, 0)
         attempt = 0
         while True:
             attempt += 1
@@ -269,6 +272,8 @@ class WebhookSender:
                     allow_redirects=False,
                     timeout=(policy.connect_timeout_seconds, policy.timeout_seconds),
                 )
+            except UnsafeURLError as exc:  # the pinned connection refused an unchecked address
+                return None, exc.reason, str(exc), None
             except requests.exceptions.Timeout as exc:
                 return None, "timeout", _short(exc), 0.0
             except requests.exceptions.RequestException as exc:

@@ -293,3 +293,11 @@ def test_redact_keeps_only_scheme_host_and_port() -> None:
         redact("https://user:pw@hooks.slack.com/services/T/B/x?y=1") == "https://hooks.slack.com/…"
     )
     assert redact("http://[::1]:8080/") == "http://[::1]:8080/"
+
+
+def test_an_unusable_url_is_a_dead_letter_not_a_crash() -> None:
+    policy = WebhookPolicy(url="http://exa mple.com/hook", allow_private_hosts=True)
+    with WebhookSender(policy) as s:
+        delivery = s.deliver(ALERT)
+    assert (delivery.delivered, delivery.reason, delivery.attempts) == (False, "unsafe_url", 0)
+    assert "invalid URL" in delivery.detail
