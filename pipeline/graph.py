@@ -14,6 +14,7 @@ swapped in and ``assert_that`` on the outputs. ``run`` adds the file sinks.
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,9 +33,19 @@ from transforms.core.records import Article, ArticleMeta, RawDocument
 from transforms.core.settings import Settings, ThreadSpec
 from transforms.core.setup import register
 from transforms.embedding.embed import EmbedArticles, make_handler
-from transforms.sinks.files import WriteOutputs
+from transforms.sinks.deliver import (
+    DEAD_LETTERS_FILE,
+    DELIVERIES_FILE,
+    OUTBOX_FILE,
+    ClearOutbox,
+    DeliverAlerts,
+    OutboxEntry,
+    read_outbox,
+)
+from transforms.sinks.files import WriteJsonLines, WriteOutputs
 from transforms.sinks.progress import TapProgress
 from transforms.sinks.pubsub import PublishAlerts
+from transforms.sinks.webhook import FORMATS, WebhookPolicy
 from transforms.sources.feed_types import FeedList
 from transforms.sources.pubsub import ReadArticleMessages
 from transforms.sources.read_feeds import ReadFeeds
@@ -65,6 +76,8 @@ class Job:
     feeds: FeedList | None = None
     #: Loopback address the launcher's progress line listens on (local runs only).
     progress_address: str | None = None
+    #: Where alerts are POSTed (``--alert_webhook``).
+    webhook: WebhookPolicy | None = None
 
     @classmethod
     def from_options(cls, options: beam.options.pipeline_options.PipelineOptions) -> "Job":
@@ -86,7 +99,30 @@ class Job:
             alert_topic=tw.alert_topic or None,
             pane_seconds=tw.pane_seconds if streaming else None,
             feeds=load_feeds(tw.feeds, tw.allow_private_hosts) if tw.feeds else None,
+            webhook=webhook_policy(tw),
         )
+
+
+def webhook_policy(tw: ThreadwatchOptions) -> WebhookPolicy | None:
+    """The ``--alert_webhook*`` flags, checked; a bad one is a usage error (exit 2)."""
+    if tw.alert_webhook_format not in FORMATS:
+        raise ConfigError(
+            "--alert_webhook_format",
+            f"must be one of {', '.join(FORMATS)} (got {tw.alert_webhook_format!r})",
+        )
+    if not tw.alert_webhook:
+        return None
+    try:
+        return WebhookPolicy(
+            url=tw.alert_webhook,
+            format=tw.alert_webhook_format,
+            timeout_seconds=tw.alert_webhook_timeout_seconds,
+            retries=tw.alert_webhook_retries,
+            backoff_seconds=tw.alert_webhook_backoff_seconds,
+            allow_private_hosts=tw.alert_webhook_allow_private,
+        )
+    except ValueError as exc:
+        raise ConfigError("--alert_webhook", str(exc)) from None
 
 
 def description_documents(threads: Sequence[ThreadSpec]) -> list[Article]:
@@ -260,12 +296,60 @@ def write_outputs(outputs: dict[str, beam.pvalue.PCollection[Any]], job: Job) ->
     Before the graph is built, a commit that a crash interrupted is finished
     and staging left by a run that never committed is discarded
     (``StateStore.recover``), so the staging folder this run uses is fresh.
+    With ``--alert_webhook``, the alerts are delivered once written (batch),
+    committed (batch with ``--state``) or as they happen (streaming).
     """
     if not job.state_path or job.streaming:
-        _ = outputs | "WriteOutputs" >> WriteOutputs(job.output, job.pane_seconds)
+        written = outputs | "WriteOutputs" >> WriteOutputs(job.output, job.pane_seconds)
+        if job.webhook:
+            after = None if job.streaming else written
+            deliver_alerts(outputs["alerts"], job, job.webhook, after)
         return
     store = StateStore(job.state_path)
     store.recover(job.output)
     outbox = Outbox(staging_folder(job.output, store.peek()[0] + 1), job.output)
     written = outputs | "WriteOutputs" >> WriteOutputs(outbox.staging)
-    _ = (outputs["state"], written) | "CommitState" >> CommitState(job.state_path, outbox)
+    if not job.webhook:
+        _ = (outputs["state"], written) | "CommitState" >> CommitState(job.state_path, outbox)
+        return
+    # The alerts to deliver are committed with the state (the outbox file), with
+    # those a crash left undelivered after an earlier commit: a restart sends
+    # them again, under the same Idempotency-Key, until their outcome is written.
+    pending = read_outbox(f"{job.output.rstrip('/')}/{OUTBOX_FILE}")
+    to_deliver = (
+        (
+            outputs["alerts"] | "AlertJson" >> beam.Map(lambda a: a.to_json()),
+            outputs["alerts"].pipeline | "PendingAlerts" >> beam.Create(pending),
+        )
+        | "AlertsToDeliver" >> beam.Flatten()
+        | "ById" >> beam.Map(lambda a: (str(a["alert_id"]), a)).with_output_types(tuple[str, Any])
+        | "OncePerId" >> beam.GroupByKey()
+        | "First" >> beam.Map(lambda kv: min(kv[1], key=lambda a: json.dumps(a, sort_keys=True)))
+    )
+    staged = (
+        to_deliver
+        | "AsOutboxEntries" >> beam.Map(OutboxEntry).with_output_types(Any)
+        | "StageOutbox" >> WriteJsonLines(f"{outbox.staging}/{OUTBOX_FILE}")
+    )
+    everything = (written, staged) | "AllStaged" >> beam.Flatten()
+    committed = (outputs["state"], everything) | "CommitState" >> CommitState(
+        job.state_path, outbox
+    )
+    outcomes = deliver_alerts(to_deliver, job, job.webhook, committed)
+    _ = outcomes | "ClearOutbox" >> ClearOutbox(f"{job.output.rstrip('/')}/{OUTBOX_FILE}")
+
+
+def deliver_alerts(
+    alerts: beam.pvalue.PCollection[Any], job: Job, policy: WebhookPolicy, after: Any
+) -> beam.pvalue.PCollection[Any]:
+    """``DeliverAlerts`` and its two files; returns the paths written."""
+    folder = job.output.rstrip("/")
+    results = alerts | "DeliverAlerts" >> DeliverAlerts(policy, after)
+    files = [
+        results[name]
+        | f"Write_webhook_{name}"
+        >> WriteJsonLines(f"{folder}/{filename}", job.pane_seconds, pane_records=1)
+        for name, filename in (("main", DELIVERIES_FILE), ("dead_letter", DEAD_LETTERS_FILE))
+    ]
+    written: beam.pvalue.PCollection[Any] = files | "WebhookFilesWritten" >> beam.Flatten()
+    return written

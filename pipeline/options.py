@@ -103,6 +103,48 @@ class ThreadwatchOptions(PipelineOptions):
             "attributes alert_id, thread_id, story_id, type). Default: none.",
         )
         group.add_argument(
+            "--alert_webhook",
+            default=None,
+            help="POST each alert to this http(s) URL (Idempotency-Key: the alert_id), "
+            "retried with backoff on 5xx, 429 and timeouts; failures go to "
+            "OUTPUT/webhook_dead_letters.jsonl. Batch: after the outputs are written (with "
+            "--state: committed). The same address checks as feeds. Default: none.",
+        )
+        group.add_argument(
+            "--alert_webhook_format",
+            default="json",
+            help='Body: the alert JSON, or a Slack-compatible {"text": ...} message. '
+            "Default: %(default)s",
+        )
+        group.add_argument(
+            "--alert_webhook_retries",
+            type=int,
+            default=4,
+            help="Retries of one alert after a 5xx/429 answer or a timeout (0-20). "
+            "Default: %(default)s",
+        )
+        group.add_argument(
+            "--alert_webhook_timeout_seconds",
+            type=float,
+            default=10.0,
+            help="Longest wait for the webhook's answer to one attempt. Default: %(default)s",
+        )
+        group.add_argument(
+            "--alert_webhook_backoff_seconds",
+            type=float,
+            default=1.0,
+            help="First wait before a retry, doubled each time (a Retry-After header is "
+            "honoured, up to 60 s). Default: %(default)s",
+        )
+        group.add_argument(
+            "--alert_webhook_allow_private",
+            action="store_true",
+            default=False,
+            help="Let the webhook be a loopback or private address (an in-house chat server, "
+            "local tests). Off by default; link-local and metadata addresses stay refused. "
+            "Separate from --allow_private_hosts, which is for feeds.",
+        )
+        group.add_argument(
             "--pane_seconds",
             type=float,
             default=5.0,

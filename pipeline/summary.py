@@ -52,6 +52,7 @@ class Summary:
             f"alerts:            {get('alerts')}",
         ]
         out.extend(self.feed_lines())
+        out.extend(self.webhook_lines())
         if not self.accounted:
             out.append("WARNING: read != clustered + duplicates + dead-lettered")
         for alert in self.alerts:
@@ -103,12 +104,23 @@ class Summary:
             out.append("WARNING: feed entries != to extraction + duplicates + dead-lettered")
         return out
 
+    def webhook_lines(self) -> list[str]:
+        """Only when alerts were sent to a webhook (``--alert_webhook``)."""
+        delivered, failed = self.get("webhook_delivered"), self.get("webhook_dead_lettered")
+        if not delivered and not failed:
+            return []
+        return [
+            f"webhook:           {delivered} delivered, {failed} dead-lettered"
+            + _breakdown(self.counters, "webhook_dead_lettered.", dots=1)
+            + f"  ({self.get('webhook_attempts')} attempts)"
+        ]
 
-def _breakdown(counters: Mapping[str, int], prefix: str) -> str:
+
+def _breakdown(counters: Mapping[str, int], prefix: str, dots: int = 2) -> str:
     parts = [
         f"{name.removeprefix(prefix)}: {value}"
         for name, value in sorted(counters.items())
-        if name.startswith(prefix) and name.count(".") == 2 and value
+        if name.startswith(prefix) and name.count(".") == dots and value
     ]
     return f"  ({', '.join(parts)})" if parts else ""
 

@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 for the feed tests, started and stopped by each test.
+"""A real HTTP server on 127.0.0.1 for feed and webhook tests, started and stopped by each.
 
 Routes map a path to a sequence of replies (the last one repeats) or to a
 function of the request; prefixes serve folders. Each reply can be slow to
@@ -28,6 +28,8 @@ class Request:
     method: str
     path: str
     headers: Mapping[str, str]
+    #: The body of a POST (in ``FeedServer.posted``), read by its Content-Length.
+    body: bytes = b""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +58,8 @@ class FeedServer:
 
     def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.requests: list[Request] = []
+        #: POST requests with their bodies, in arrival order.
+        self.posted: list[Request] = []
         #: TCP connections accepted, whether or not a request followed.
         self.connections = 0
         #: The TLS server names (SNI) clients asked for.
@@ -89,6 +93,15 @@ class FeedServer:
             def do_GET(self) -> None:
                 reply = server._reply(self.request_seen)
                 with contextlib.suppress(OSError):  # the client hung up: it may
+                    self._send(reply)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                seen = dataclasses.replace(self.request_seen, body=self.rfile.read(length))
+                with server._lock:
+                    server.posted.append(seen)
+                reply = server._reply(seen)
+                with contextlib.suppress(OSError):
                     self._send(reply)
 
             def _send(self, reply: Reply) -> None:

@@ -23,6 +23,7 @@ from pipeline.options import ThreadwatchOptions
 from pipeline.preflight import check_source, no_threads_warning
 from pipeline.state_check import check_state_file
 from pipeline.summary import counters_from_result, read_jsonl, summarise
+from transforms.sinks.deliver import DEAD_LETTERS_FILE, DELIVERIES_FILE
 from transforms.sinks.files import OUTPUT_FILES
 
 #: Runners that run in this process or its own worker processes (not a service).
@@ -110,7 +111,10 @@ def run(flags: Sequence[str], report: bool = False) -> int:
     alerts = read_jsonl(f"{job.output.rstrip('/')}/{OUTPUT_FILES['alerts']}")
     summary = summarise(counters_from_result(result), alerts, watched=len(job.threads))
     print("\n".join(summary.lines()))
-    print(f"outputs in {job.output}/: {', '.join(OUTPUT_FILES.values())}")
+    names = list(OUTPUT_FILES.values())
+    if job.webhook:
+        names += [DELIVERIES_FILE, DEAD_LETTERS_FILE]
+    print(f"outputs in {job.output}/: {', '.join(names)}")
     if report:
         from pipeline.report import write_report
 

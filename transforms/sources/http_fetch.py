@@ -45,7 +45,7 @@ from transforms.sources.fetch_types import (
 from transforms.sources.pinned_http import FetchScope, PinnedSession
 from transforms.text.urls import CheckedTarget, UnsafeURLError, check_fetchable
 
-#: Only its ``Retry-After`` parser is used (see ``_retry_after``).
+#: Only its ``Retry-After`` parser is used (see ``retry_after_seconds``).
 _RETRY = urllib3.util.Retry()
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -235,7 +235,7 @@ class HttpFetcher:
                 raise error
             delay = policy.backoff_seconds * 2 ** (attempt - 1)
             if response is not None:
-                delay = max(delay, _retry_after(response.headers.get("retry-after")))
+                delay = max(delay, retry_after_seconds(response.headers.get("retry-after")))
                 response.close()
             if self._clock() + delay >= deadline:
                 if error is not None:
@@ -283,7 +283,7 @@ def _is_read_timeout(exc: BaseException) -> bool:
     return False
 
 
-def _retry_after(value: str | None, cap: float = 60.0) -> float:
+def retry_after_seconds(value: str | None, cap: float = 60.0) -> float:
     """Seconds a ``Retry-After`` header asks for (delta-seconds or an HTTP date), capped.
 
     urllib3's parser reads both forms. The retry loop itself stays here rather
