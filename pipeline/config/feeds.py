@@ -38,8 +38,6 @@ from transforms.sources.feed_types import FeedList, FeedSpec
 from transforms.sources.fetch_types import FetchPolicy
 from transforms.text.urls import canonical_url
 
-_MIN_POLL_SECONDS = 1.0
-
 
 def load_feeds(path: str, allow_private_hosts: bool = False) -> FeedList:
     """Reads a feed list (``.opml``/``.xml`` as OPML, anything else as YAML)."""
@@ -77,12 +75,6 @@ def _url(value: str) -> str:
     return url
 
 
-def _poll_seconds(value: float) -> float:
-    if not value >= _MIN_POLL_SECONDS:
-        raise ValueError(f"must be at least {_MIN_POLL_SECONDS:g}")
-    return value
-
-
 def _name(value: str | None) -> str | None:
     return (value.strip() or None) if value is not None else None
 
@@ -94,7 +86,7 @@ _Name = Annotated[StrictStr | None, AfterValidator(_name)]
 class FeedDefaults(FileModel):
     """``defaults``: what every feed has unless it says otherwise (see ``FeedSpec``)."""
 
-    poll_seconds: Annotated[StrictFloat, AfterValidator(_poll_seconds)] = FeedSpec.poll_seconds
+    poll_seconds: Annotated[StrictFloat, Field(ge=1)] = FeedSpec.poll_seconds
     fetch_articles: StrictBool = FeedSpec.fetch_articles
     language: _Name = FeedSpec.language
 

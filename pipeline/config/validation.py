@@ -197,10 +197,16 @@ _MESSAGES = {
     "string_type": "must be a string, not {input!r}",
     "string_too_short": "must be a non-empty string",
     "too_short": "must have at least {min_length} item(s)",
+    "greater_than_equal": "must be at least {ge:g}",
     "literal_error": "must be {expected} (got {input!r})",
 }
-_CONTAINERS = {"list_type": "a list", "tuple_type": "a list", "model_type": "a mapping"}
-_CONTAINERS |= {"dict_type": "a mapping", "model_attributes_type": "a mapping"}
+_CONTAINERS = {
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
 
 
 def config_error(path: str, error: ValidationError, key: str = "") -> ConfigError:
