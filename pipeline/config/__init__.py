@@ -1,1 +1,2 @@
-"""The configuration files: settings and threads (``settings``), feeds (``feeds``)."""
+"""The configuration files: settings and threads (``settings``), feeds (``feeds``);
+reading them and wording their errors (``validation``)."""

@@ -8,20 +8,35 @@ export) gives the feeds, with the defaults. Errors name the file and the entry
 
 import dataclasses
 import re
-import typing
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pipeline.config.settings import _build, _check_version, _coerce, _load_yaml, read_text
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictStr,
+    model_validator,
+)
+
+from pipeline.config.validation import (
+    Fields,
+    FileModel,
+    Listed,
+    Section,
+    VersionedFile,
+    load_yaml,
+    read_text,
+    validate,
+)
 from transforms.core.errors import ConfigError
+from transforms.core.settings import SettingError
 from transforms.sources.feed_types import FeedList, FeedSpec
 from transforms.sources.fetch_types import FetchPolicy
 from transforms.text.urls import canonical_url
-
-_FEED_KEYS = ("url", "name", "poll_seconds", "fetch_articles", "language")
-_DEFAULT_KEYS = ("poll_seconds", "fetch_articles", "language")
-_MIN_POLL_SECONDS = 1.0
 
 
 def load_feeds(path: str, allow_private_hosts: bool = False) -> FeedList:
@@ -30,7 +45,10 @@ def load_feeds(path: str, allow_private_hosts: bool = False) -> FeedList:
         feeds = _load_opml(path)
         policy = FetchPolicy()
     else:
-        feeds, policy = _load_yaml_feeds(path)
+        read = validate(FeedsFile, load_yaml(path), path)
+        defaults = read.defaults.model_dump(exclude_unset=True)
+        feeds = [(f"feeds[{i}]", entry.spec(defaults)) for i, entry in enumerate(read.feeds)]
+        policy = read.http
     if not feeds:
         raise ConfigError(path, "lists no feeds")
     seen: dict[str, str] = {}
@@ -43,80 +61,73 @@ def load_feeds(path: str, allow_private_hosts: bool = False) -> FeedList:
     return FeedList(tuple(spec for _, spec in feeds), policy, path)
 
 
-def _url(value: Any, path: str, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(path, "must be the feed's http(s) URL", key=key)
+def _url(value: str) -> str:
     url = value.strip()
+    if not url:
+        raise ValueError("must be the feed's http(s) URL")
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ConfigError(path, f"must be an http(s) URL with a host, not {url!r}", key=key)
+        raise ValueError(f"must be an http(s) URL with a host, not {url!r}")
     try:
         parts.port  # noqa: B018 -- raises on a port that is not a number
     except ValueError as exc:
-        raise ConfigError(path, f"invalid URL {url!r}: {exc}", key=key) from None
+        raise ValueError(f"invalid URL {url!r}: {exc}") from None
     return url
 
 
-def _spec(entry: dict[str, Any], defaults: dict[str, Any], path: str, where: str) -> FeedSpec:
-    hints = typing.get_type_hints(FeedSpec)
-    values: dict[str, Any] = dict(defaults)
-    for key, value in entry.items():
-        if key not in _FEED_KEYS:
-            known = ", ".join(_FEED_KEYS)
-            raise ConfigError(path, f"unknown key (known: {known})", key=f"{where}.{key}")
-        if key == "url":
-            values[key] = _url(value, path, f"{where}.url")
-        elif value is not None:
-            values[key] = _coerce(value, hints[key], path, f"{where}.{key}")
-    if "url" not in values:
-        raise ConfigError(path, "missing (the feed's http(s) URL)", key=f"{where}.url")
-    if values.get("poll_seconds", _MIN_POLL_SECONDS) < _MIN_POLL_SECONDS:
-        raise ConfigError(
-            path, f"must be at least {_MIN_POLL_SECONDS:g}", key=f"{where}.poll_seconds"
-        )
-    for key in ("name", "language"):
-        if isinstance(values.get(key), str):
-            values[key] = values[key].strip() or None
-    return FeedSpec(**values)
+def _name(value: str | None) -> str | None:
+    return (value.strip() or None) if value is not None else None
 
 
-def _load_yaml_feeds(path: str) -> tuple[list[tuple[str, FeedSpec]], FetchPolicy]:
-    data = _load_yaml(path)
-    for key in data:
-        if key not in ("version", "http", "defaults", "feeds"):
-            raise ConfigError(path, "unknown key (known: defaults, feeds, http, version)", key=key)
-    _check_version(data, path)
-    http = dict(data.get("http") or {})
-    if "allow_private_hosts" in http:
-        raise ConfigError(
-            path,
+#: A name: white space around it goes, and an empty one is no name.
+_Name = Annotated[StrictStr | None, AfterValidator(_name)]
+
+
+class FeedDefaults(FileModel):
+    """``defaults``: what every feed has unless it says otherwise (see ``FeedSpec``)."""
+
+    poll_seconds: Annotated[StrictFloat, Field(ge=1)] = FeedSpec.poll_seconds
+    fetch_articles: StrictBool = FeedSpec.fetch_articles
+    language: _Name = FeedSpec.language
+
+
+class FeedEntry(FeedDefaults):
+    """One feed: its URL alone, or a mapping; a key set to null keeps the default."""
+
+    url: Annotated[StrictStr, AfterValidator(_url)] = Field(description="the feed's http(s) URL")
+    name: _Name = FeedSpec.name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _url_or_mapping(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"url": data}
+        if not isinstance(data, dict):
+            raise ValueError("must be a URL or a mapping with 'url'")
+        return {key: value for key, value in data.items() if value is not None}
+
+    def spec(self, defaults: dict[str, Any]) -> FeedSpec:
+        return FeedSpec(**{**defaults, **self.model_dump(exclude_unset=True)})
+
+
+def _no_private_hosts(value: Any) -> Any:
+    if isinstance(value, dict) and "allow_private_hosts" in value:
+        raise SettingError(
+            "allow_private_hosts",
             "not allowed in the file: pass --allow_private_hosts on the command line, "
             "explicitly, for the run that needs it",
-            key="http.allow_private_hosts",
         )
-    policy: FetchPolicy = _build(FetchPolicy, http, path, "http")
-    defaults_raw = data.get("defaults") or {}
-    if not isinstance(defaults_raw, dict):
-        raise ConfigError(path, "must be a mapping", key="defaults")
-    hints = typing.get_type_hints(FeedSpec)
-    defaults: dict[str, Any] = {}
-    for key, value in defaults_raw.items():
-        if key not in _DEFAULT_KEYS:
-            known = ", ".join(_DEFAULT_KEYS)
-            raise ConfigError(path, f"unknown key (known: {known})", key=f"defaults.{key}")
-        defaults[key] = _coerce(value, hints[key], path, f"defaults.{key}")
-    entries = data.get("feeds") or []
-    if not isinstance(entries, list):
-        raise ConfigError(path, "must be a list of feeds", key="feeds")
-    feeds: list[tuple[str, FeedSpec]] = []
-    for index, entry in enumerate(entries):
-        where = f"feeds[{index}]"
-        if isinstance(entry, str):
-            entry = {"url": entry}
-        if not isinstance(entry, dict):
-            raise ConfigError(path, "must be a URL or a mapping with 'url'", key=where)
-        feeds.append((where, _spec(entry, defaults, path, where)))
-    return feeds, policy
+    return value
+
+
+class FeedsFile(VersionedFile):
+    """``feeds.yaml``: HTTP limits (a ``FetchPolicy``), defaults, and the feeds."""
+
+    http: Annotated[
+        FetchPolicy, Fields(exclude=("allow_private_hosts",)), BeforeValidator(_no_private_hosts)
+    ] = FetchPolicy()
+    defaults: Annotated[FeedDefaults, Section] = FeedDefaults()
+    feeds: Listed[FeedEntry] = ()
 
 
 _DOCTYPE = re.compile(r"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
@@ -145,7 +156,7 @@ def _load_opml(path: str) -> list[tuple[str, FeedSpec]]:
             if url is not None:
                 name = outline.get("title") or outline.get("text")
                 entry = {"url": url, "name": name, "language": outline.get("language")}
-                feeds.append((here, _spec(entry, {}, path, here)))
+                feeds.append((here, validate(FeedEntry, entry, path, here).spec({})))
             walk(outline, here)  # folders of feeds nest outlines
 
     walk(body, "body")

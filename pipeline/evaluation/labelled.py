@@ -15,30 +15,50 @@ One JSON object per line:
 Any corpus with story labels fits; ``pipeline.evaluation.ecbplus`` converts ECB+.
 """
 
-import dataclasses
 import json
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pipeline.config.settings import read_text
+from pydantic import AfterValidator, BeforeValidator, model_validator
+
+from pipeline.config.validation import FileModel, NonBlank, read_text, validate
 from transforms.core.errors import ConfigError
 from transforms.core.records import ArticleMeta, RawDocument
-from transforms.core.settings import ThreadSpec
+from transforms.core.settings import SettingError, ThreadSpec
 from transforms.text.dates import parse_datetime
 
-_FIELDS = {"id", "text", "title", "published", "url", "story", "thread", "role", "source"}
+
+def _date(value: str | None) -> str | None:
+    if value is not None:
+        parse_datetime(value)  # its ValueError names the value
+    return value
 
 
-@dataclasses.dataclass(frozen=True)
-class LabelledRecord:
-    id: str
-    text: str
-    story: str | None
-    thread: str | None
-    role: str
-    title: str | None = None
-    published: str | None = None
-    url: str | None = None
-    source: str | None = None
+#: Any JSON value but null is taken as its text.
+_Label = Annotated[
+    str | None, BeforeValidator(lambda value: value if value is None else str(value))
+]
+
+
+class LabelledRecord(FileModel):
+    """One line of a labelled stream."""
+
+    id: NonBlank
+    text: NonBlank
+    story: _Label = None
+    thread: _Label = None
+    role: Literal["stream", "exemplar"] = "stream"
+    title: _Label = None
+    published: Annotated[_Label, AfterValidator(_date)] = None
+    url: _Label = None
+    source: _Label = None
+
+    @model_validator(mode="after")
+    def _labels(self) -> "LabelledRecord":
+        if self.role == "exemplar" and not self.thread:
+            raise SettingError("thread", "an exemplar must name its thread")
+        if self.role == "stream" and not self.story:
+            raise SettingError("story", "a stream article needs its gold story")
+        return self
 
 
 def parse_stream(text: str, path: str) -> list[LabelledRecord]:
@@ -50,55 +70,15 @@ def parse_stream(text: str, path: str) -> list[LabelledRecord]:
             continue
         where = f"line {number}"
         try:
-            obj = json.loads(line)
+            obj: Any = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ConfigError(path, f"invalid JSON: {exc}", key=where) from None
-        if not isinstance(obj, dict):
-            raise ConfigError(path, "must be a JSON object", key=where)
-        unknown = set(obj) - _FIELDS
-        if unknown:
-            raise ConfigError(
-                path,
-                f"unknown field (known: {', '.join(sorted(_FIELDS))})",
-                key=f"{where}.{sorted(unknown)[0]}",
-            )
-        for field in ("id", "text"):
-            if not isinstance(obj.get(field), str) or not obj[field].strip():
-                raise ConfigError(path, "must be a non-empty string", key=f"{where}.{field}")
-        role = obj.get("role", "stream")
-        if role not in ("stream", "exemplar"):
-            raise ConfigError(path, "must be 'stream' or 'exemplar'", key=f"{where}.role")
-        if role == "exemplar" and not obj.get("thread"):
-            raise ConfigError(path, "an exemplar must name its thread", key=f"{where}.thread")
-        if role == "stream" and not obj.get("story"):
-            raise ConfigError(path, "a stream article needs its gold story", key=f"{where}.story")
-        if obj.get("published") is not None:
-            try:
-                parse_datetime(str(obj["published"]))
-            except ValueError as exc:
-                raise ConfigError(path, str(exc), key=f"{where}.published") from None
-        if obj["id"] in seen:
-            raise ConfigError(path, f"duplicate id {obj['id']!r}", key=f"{where}.id")
-        seen.add(obj["id"])
-        records.append(
-            LabelledRecord(
-                id=obj["id"],
-                text=obj["text"],
-                story=_opt(obj, "story"),
-                thread=_opt(obj, "thread"),
-                role=role,
-                title=_opt(obj, "title"),
-                published=_opt(obj, "published"),
-                url=_opt(obj, "url"),
-                source=_opt(obj, "source"),
-            )
-        )
+        record = validate(LabelledRecord, obj, path, where)
+        if record.id in seen:
+            raise ConfigError(path, f"duplicate id {record.id!r}", key=f"{where}.id")
+        seen.add(record.id)
+        records.append(record)
     return records
-
-
-def _opt(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    return None if value is None else str(value)
 
 
 def read_stream(path: str) -> list[LabelledRecord]:

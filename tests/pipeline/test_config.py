@@ -1,13 +1,14 @@
 """Configuration is validated at start-up, with errors naming the file and key."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from pipeline.config.settings import load_settings, load_threads
+from pipeline.config.settings import ThreadEntry, load_settings, load_threads
 from tests.support import SETTINGS, THREADS
 from transforms.core.errors import ConfigError
-from transforms.core.settings import ExtractionSettings, SettingError
+from transforms.core.settings import ExtractionSettings, SettingError, ThreadSpec
 
 
 def write(tmp_path: Path, text: str, name: str = "threads.yaml") -> str:
@@ -42,9 +43,19 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
             "threads[0].threshold",
         ),
         (
+            # The group, not the list of groups: the term should be in a list.
             "threads:\n  - {id: x, title: t, description: d, required_terms: [Iran]}\n",
-            "threads[0].required_terms",
+            "threads[0].required_terms[0]",
         ),
+        (
+            "threads:\n  - {id: x, title: t, description: d, required_terms: [[a, ' ']]}\n",
+            "threads[0].required_terms[0][1]",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d, exemplars: [1]}\n",
+            "threads[0].exemplars[0]",
+        ),
+        ("threads:\n  - {id: x, title: t, description: d}\n  - 5\n", "threads[1]"),
         (
             "threads:\n  - {id: x, title: t, description: d}\n"
             "  - {id: x, title: u, description: e}\n",
@@ -59,6 +70,82 @@ def test_invalid_thread_entries_name_the_key(tmp_path: Path, text: str, key: str
         load_threads(path)
     assert info.value.key == key
     assert str(info.value).startswith(f"{path}: {key}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "threads:\n  - {id: x, title: t, descripton: d}\n",
+            "threads[0].descripton: unknown key "
+            "(known: description, exemplars, id, required_terms, threshold, title)",
+        ),
+        (
+            "threads:\n  - {id: x, title: t}\n",
+            "threads[0].description: missing (a non-empty string: what the thread is about)",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d, threshold: high}\n",
+            "threads[0].threshold: must be a number, not 'high'",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d, threshold: 3}\n",
+            "threads[0].threshold: must be between -1 and 1 (got 3.0)",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d, required_terms: [Iran]}\n",
+            "threads[0].required_terms[0]: must be a list, not 'Iran'",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d, required_terms: [[]]}\n",
+            "threads[0].required_terms[0]: must not be empty",
+        ),
+        (
+            "threads:\n  - {id: x, title: t, description: d}\n  - {id: x, title: u, description: e}"
+            "\n",
+            "threads[1].id: duplicate thread id 'x'",
+        ),
+        ("threads: {id: x}\n", "threads: must be a list, not a dict"),
+        ("version: 2\n", "version: unsupported version 2 (expected 1)"),
+    ],
+)
+def test_thread_errors_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_threads(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_the_file_model_of_a_thread_is_field_for_field_a_thread_spec() -> None:
+    """A field added to one and not the other would be refused in the file or
+    never reach the tracker: both must change together, with the same defaults."""
+    specs = {f.name: f.default for f in dataclasses.fields(ThreadSpec)}
+    entries = {name: field.default for name, field in ThreadEntry.model_fields.items()}
+    required = {name for name, field in ThreadEntry.model_fields.items() if field.is_required()}
+    assert entries.keys() == specs.keys()
+    assert required == {name for name, default in specs.items() if default is dataclasses.MISSING}
+    assert {n: d for n, d in entries.items() if n not in required} == {
+        n: d for n, d in specs.items() if n not in required
+    }
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        ["Iran", "Tehran"],  # Latin
+        ["Иран", "Тегеран"],  # Cyrillic
+        ["إيران", "طهران"],  # Arabic
+        ["伊朗", "德黑兰"],  # Han
+        ["อิหร่าน", "เตหะราน"],  # Thai
+    ],
+)
+def test_required_terms_in_any_script_are_read_trimmed(tmp_path: Path, terms: list[str]) -> None:
+    group = ", ".join(f"' {term} '" for term in terms)
+    path = write(
+        tmp_path,
+        f"threads:\n  - {{id: x, title: t, description: d, required_terms: [[{group}]]}}\n",
+    )
+    assert load_threads(path)[0].required_terms == (tuple(terms),)
 
 
 @pytest.mark.parametrize(

@@ -174,7 +174,10 @@ class EmbeddingSettings:
 
 
 class SettingError(ValueError):
-    """One setting is out of its range; ``name`` is the field, ``message`` what is wrong."""
+    """One setting is out of its range; ``name`` is the field, ``message`` what is wrong.
+
+    The configuration files' models raise it too, for a key below the one they read.
+    """
 
     def __init__(self, name: str, message: str) -> None:
         self.name = name

@@ -5,24 +5,28 @@ Plain-text articles often carry their date as a line of page furniture
 plain text), so this module reads the common English spellings: month names,
 day-month order, and ISO 8601. Numeric forms like 07/08/2024 are ambiguous
 between US and European order and are deliberately not guessed.
+
+A time-zone abbreviation after the time ("EDT", "CEST", "WIB") is read with
+dateparser's table, which gives each one offset (its documented pick where the
+tz database has several), except where threadwatch has always read one
+otherwise (``_READ_AS_BEFORE``). An unknown one, or none, is UTC.
 """
 
 import datetime as dt
 import re
+
+from dateparser.timezone_parser import pop_tz_offset_from_string
 
 _MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
     "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
 
-# North American and European abbreviations that appear in news datelines.
-_TZ_OFFSETS_HOURS = {
-    "UTC": 0, "GMT": 0, "Z": 0,
-    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
-    "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10,
-    "BST": 1, "IST": 5.5, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3,
-    "MSK": 3, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11,
-}  # fmt: skip
+#: Where dateparser's table reads an abbreviation otherwise than threadwatch
+#: did before it used the table: IST is Israel Standard Time (+2) there, and
+#: India Standard Time here, as in the Indian outlets' datelines we read
+#: (tests/transforms/text/test_dates.py pins it).
+_READ_AS_BEFORE = {"IST": dt.timedelta(hours=5, minutes=30)}
 
 _MONTH = (
     r"(?P<mon>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?"
@@ -56,8 +60,13 @@ def _tz(name: str | None, offset: str | None) -> dt.tzinfo:
         digits = offset[1:].replace(":", "")
         minutes = int(digits[:2]) * 60 + int(digits[2:4])
         return dt.timezone(sign * dt.timedelta(minutes=minutes))
-    if name and name.upper() in _TZ_OFFSETS_HOURS:
-        return dt.timezone(dt.timedelta(hours=_TZ_OFFSETS_HOURS[name.upper()]))
+    if name:
+        name = name.upper()
+        if name in _READ_AS_BEFORE:
+            return dt.timezone(_READ_AS_BEFORE[name])
+        zone = pop_tz_offset_from_string(f" {name}")[1]  # a whole word only
+        if zone is not None:
+            return dt.timezone(zone.utcoffset(None))
     return dt.UTC
 
 

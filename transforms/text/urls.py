@@ -25,6 +25,16 @@ from transforms.core.errors import ItemError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# Hand-written, not courlan's ``normalize_url`` (trafilatura's URL library):
+# the cases of tests/transforms/text/test_urls.py show it falls short for a
+# key that must mean one article. It sorts the query parameters (two pages
+# that differ in their order merge), keeps the fragment, leaves a path-less
+# URL without "/" and the default port of an IPv6 host in place, and its
+# tracker pattern, made for crawling, also drops parameters that may pick the
+# page (``cid``, ``uid``, ``source``, any name starting ``ref``) while it keeps
+# HubSpot's, Adobe's, Microsoft's and the New York Times' (``_hsenc``,
+# ``cmpid``, ``ocid``, ``smid``).
+
 #: Query parameters that identify a campaign or a click, never the article.
 TRACKING_PARAMETERS = frozenset({
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid",

@@ -16,6 +16,20 @@ def test_article_identifying_parameters_stay_in_order() -> None:
     assert canonical_url("https://example.com/?p=2&lang=en") == "https://example.com/?p=2&lang=en"
 
 
+@pytest.mark.parametrize(
+    "parameter", ["_hsenc", "_hsmi", "cmpid", "ocid", "smid", "sr_share", "mc_eid", "utm_campaign"]
+)
+def test_campaign_parameters_of_mail_and_social_tools_go(parameter: str) -> None:
+    url = f"https://example.com/a?id=7&{parameter}=x"
+    assert canonical_url(url) == "https://example.com/a?id=7"
+
+
+@pytest.mark.parametrize("parameter", ["cid", "uid", "source", "refresh", "reference"])
+def test_parameters_that_may_pick_the_page_stay(parameter: str) -> None:
+    url = f"https://example.com/a?{parameter}=12345"
+    assert canonical_url(url) == url
+
+
 def test_ipv6_hosts_keep_their_brackets() -> None:
     assert canonical_url("http://[::1]:18765/") == "http://[::1]:18765/"
     assert canonical_url("HTTPS://[2001:DB8::1]:443/a?utm_medium=x#f") == "https://[2001:db8::1]/a"
