@@ -22,7 +22,7 @@ def test_shipped_configuration_loads() -> None:
     assert [t.id for t in threads] == ["russia-iran-strategic-treaty"]
     assert threads[0].required_terms[1][:2] == ("Iran", "Iranian")
     settings = load_settings(SETTINGS)
-    assert settings.clustering.story_horizon_days == 7
+    assert settings.clustering.story_horizon_days == 14
     assert settings.clustering.thread_horizon_days >= 3 * 365
 
 
@@ -78,7 +78,7 @@ def test_invalid_thread_entries_name_the_key(tmp_path: Path, text: str, key: str
         (
             "threads:\n  - {id: x, title: t, descripton: d}\n",
             "threads[0].descripton: unknown key "
-            "(known: description, exemplars, id, required_terms, threshold, title)",
+            "(known: description, exemplars, id, negative_exemplars, not_about, required_terms, threshold, title)",
         ),
         (
             "threads:\n  - {id: x, title: t}\n",
