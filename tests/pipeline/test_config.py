@@ -78,7 +78,8 @@ def test_invalid_thread_entries_name_the_key(tmp_path: Path, text: str, key: str
         (
             "threads:\n  - {id: x, title: t, descripton: d}\n",
             "threads[0].descripton: unknown key "
-            "(known: description, exemplars, id, negative_exemplars, not_about, required_terms, threshold, title)",
+            "(known: description, exemplars, id, negative_exemplars, not_about, "
+            "required_terms, threshold, title)",
         ),
         (
             "threads:\n  - {id: x, title: t}\n",
