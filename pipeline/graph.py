@@ -22,13 +22,15 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler
 from apache_beam.transforms.window import TimestampedValue
 
+from pipeline.config.feedback import load_feedback
 from pipeline.config.feeds import load_feeds
 from pipeline.config.settings import load_settings, load_threads
-from pipeline.options import ThreadwatchOptions
+from pipeline.options import DEFAULT_FEEDBACK, ThreadwatchOptions, project_path
 from transforms.clustering.cluster import ClusterStories
 from transforms.clustering.commit import CommitState
 from transforms.clustering.state_store import Outbox, StateStore, staging_folder
 from transforms.core.errors import ConfigError
+from transforms.core.feedback import FeedbackMark
 from transforms.core.records import Article, ArticleMeta, RawDocument
 from transforms.core.settings import Settings, ThreadSpec
 from transforms.core.setup import register
@@ -78,6 +80,8 @@ class Job:
     progress_address: str | None = None
     #: Where alerts are POSTed (``--alert_webhook``).
     webhook: WebhookPolicy | None = None
+    #: The analyst's verdicts on earlier alerts (``--feedback``).
+    feedback: tuple[FeedbackMark, ...] = ()
 
     @classmethod
     def from_options(cls, options: beam.options.pipeline_options.PipelineOptions) -> "Job":
@@ -100,6 +104,9 @@ class Job:
             pane_seconds=tw.pane_seconds if streaming else None,
             feeds=load_feeds(tw.feeds, tw.allow_private_hosts) if tw.feeds else None,
             webhook=webhook_policy(tw),
+            feedback=tuple(
+                load_feedback(tw.feedback, required=tw.feedback != project_path(DEFAULT_FEEDBACK))
+            ),
         )
 
 
@@ -251,6 +258,7 @@ def build_graph(
         job.flush_every_seconds,
         job.state_path,
         job.state_every_seconds,
+        feedback=job.feedback,
     )
     dead.append(events["dead_letter"])
     dead_letters = dead | "AllDeadLetters" >> beam.Flatten()

@@ -16,6 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 DEFAULT_SOURCE = "seeds"
 DEFAULT_THREADS = "config/threads.yaml"
 DEFAULT_SETTINGS = "config/settings.yaml"
+DEFAULT_FEEDBACK = "config/feedback.jsonl"
 DEFAULT_OUTPUT = "out"
 BATCH_RUNNER = "FnApiRunner"
 STREAMING_RUNNER = "BundleBasedDirectRunner"
@@ -53,6 +54,12 @@ class ThreadwatchOptions(PipelineOptions):
             "--threads",
             default=project_path(DEFAULT_THREADS),
             help="Watchlist of threads (YAML). Default: %(default)s",
+        )
+        group.add_argument(
+            "--feedback",
+            default=project_path(DEFAULT_FEEDBACK),
+            help="Verdicts on earlier alerts (JSON Lines, written by 'threadwatch feedback'); "
+            "read at start. The default file may be missing. Default: %(default)s",
         )
         group.add_argument(
             "--settings",

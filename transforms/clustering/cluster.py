@@ -51,6 +51,7 @@ from apache_beam.utils.timestamp import Timestamp
 from transforms.clustering.state_store import StateStore
 from transforms.clustering.tracker import StoryTracker, order_key
 from transforms.core.coders import EmbeddedArticleCoder
+from transforms.core.feedback import FeedbackMark
 from transforms.core.metrics import count_dead_letter, counter
 from transforms.core.records import (
     DEAD_LETTER,
@@ -144,9 +145,11 @@ class _TrackStoriesFn(beam.DoFn):
         state_every_seconds: float = 60.0,
         compact_every: int = COMPACT_EVERY,
         clock: Callable[[], float] = time.monotonic,
+        feedback: Sequence[FeedbackMark] = (),
     ) -> None:
         self._settings = settings
         self._threads = tuple(threads)
+        self._feedback = tuple(feedback)
         self._flush_every = flush_every_seconds
         self._state_path = state_path
         self._state_every = state_every_seconds
@@ -267,7 +270,7 @@ class _TrackStoriesFn(beam.DoFn):
                 tracker.observe_all(steps[step])
             return tracker, version, []
         if self._store is None:
-            return StoryTracker(self._settings, self._threads), 0, []
+            return StoryTracker(self._settings, self._threads, feedback=self._feedback), 0, []
         # The job's first firing: go on from the stored state of an earlier run.
         loaded = self._store.load()
         tracker = self._tracker(loaded.tracker)
@@ -282,8 +285,8 @@ class _TrackStoriesFn(beam.DoFn):
 
     def _tracker(self, saved: bytes | None) -> StoryTracker:
         if saved is None:
-            return StoryTracker(self._settings, self._threads)
-        return StoryTracker.from_bytes(saved, self._settings, self._threads)
+            return StoryTracker(self._settings, self._threads, feedback=self._feedback)
+        return StoryTracker.from_bytes(saved, self._settings, self._threads, self._feedback)
 
     def _persist(
         self, tracker: StoryTracker, version: int, due: Sequence[EmbeddedArticle], final: bool
@@ -339,10 +342,12 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         state_path: str | None = None,
         state_every_seconds: float = 60.0,
         compact_every: int = COMPACT_EVERY,
+        feedback: Sequence[FeedbackMark] = (),
     ) -> None:
         super().__init__()
         self._settings = settings
         self._threads = tuple(threads)
+        self._feedback = tuple(feedback)
         self._flush_every = flush_every_seconds
         self._state_path = state_path
         self._state_every = state_every_seconds
@@ -364,6 +369,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
                     self._state_path,
                     self._state_every,
                     self._compact_every,
+                    feedback=self._feedback,
                 )
             ).with_outputs(
                 DUPLICATES, ALERTS, STORIES, THREADS, DEAD_LETTER, STATE, main=ASSIGNMENTS

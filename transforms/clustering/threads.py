@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from transforms.clustering import events
+from transforms.clustering.feedback import FeedbackBook
 from transforms.clustering.model import (
     BOUND_MARGIN,
     DAY,
@@ -32,6 +33,11 @@ from transforms.core.records import EmbeddedArticle, Event, ThreadRecord
 from transforms.core.settings import ClusteringSettings, ThreadSpec
 
 
+def feedback_key(story_id: str) -> str:
+    """Key of a story's vector among a thread's documents or negatives (from feedback)."""
+    return f"feedback:{story_id}"
+
+
 def row(thread_id: str, story_id: str) -> str:
     """Key of a (thread, remembered story) row in the remembered index."""
     return f"{thread_id}\n{story_id}"
@@ -40,8 +46,12 @@ def row(thread_id: str, story_id: str) -> str:
 class ThreadBook:
     """The threads, by id, and the index of the closed stories they remember."""
 
-    def __init__(self, settings: ClusteringSettings, dim: int) -> None:
+    def __init__(
+        self, settings: ClusteringSettings, dim: int, feedback: FeedbackBook | None = None
+    ) -> None:
         self.settings = settings
+        #: The analyst's verdicts (``config/feedback.jsonl``).
+        self.feedback = feedback if feedback is not None else FeedbackBook()
         self.threads: dict[str, Thread] = {}
         # No emergent thread expires before this time (a lower bound).
         self._expire_after = float("-inf")
@@ -90,6 +100,35 @@ class ThreadBook:
             for story_id, remembered in thread.stories.items():
                 if remembered.centroid is not None:
                     self.remembered.put(row(thread.id, story_id), remembered.centroid)
+
+    def apply_feedback(self, stories: Mapping[str, Story]) -> None:
+        """Verdicts on stories a restored state already holds (decided in an earlier run).
+
+        A story marked not relevant leaves its thread's memory and becomes a
+        negative example; one marked relevant becomes a positive example.
+        Verdicts on stories not seen yet apply when they open (``link``).
+        """
+        for thread_id, story_id, verdict in self.feedback.verdicts():
+            thread = self.threads.get(thread_id)
+            if thread is None:
+                continue
+            live = stories.get(story_id)
+            remembered = thread.stories.get(story_id)
+            if live is not None:
+                centroid: np.ndarray | None = live.centroid()
+            else:
+                centroid = remembered.centroid if remembered is not None else None
+            if centroid is None:
+                continue
+            if verdict == "relevant":
+                thread.documents[feedback_key(story_id)] = centroid
+                continue
+            thread.negatives[feedback_key(story_id)] = centroid
+            if remembered is not None:
+                del thread.stories[story_id]
+                self.remembered.discard(row(thread_id, story_id))
+            if live is not None and live.thread_id == thread_id:
+                live.thread_id = None
 
     def story_closed(self, story: Story) -> None:
         """Freezes a closing story's centroid in its thread's memory."""
@@ -160,6 +199,13 @@ class ThreadBook:
             thread = self.threads[thread_id]
             if not thread.accepts(article.features.watch_terms):
                 continue
+            if self.feedback.refused(thread_id, story.id):
+                # Marked not relevant: never on this thread, and from now on a
+                # negative example that its look-alikes are refused by.
+                thread.negatives[feedback_key(story.id)] = vector
+                continue
+            if self.feedback.confirmed(thread_id, story.id):
+                thread.documents[feedback_key(story.id)] = vector
             if thread.kind == "watched":
                 scored = self._score_watched(thread, vector, story.id, stories, names)
                 if scored is None:
@@ -184,6 +230,8 @@ class ThreadBook:
             matched_by, nearest, nearest_score = details[best[1]]
             self._attach(story, thread)
             if thread.kind == "emergent" and not self.settings.emergent_alerts:
+                return []
+            if self.feedback.silenced(thread.id, story.id):
                 return []
             return [
                 events.alert(story, article, thread, best[0], matched_by, nearest, nearest_score)

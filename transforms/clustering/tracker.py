@@ -28,6 +28,7 @@ import numpy as np
 
 from transforms.clustering import events
 from transforms.clustering.duplicates import DuplicateIndex
+from transforms.clustering.feedback import FeedbackBook
 from transforms.clustering.model import (
     BOUND_MARGIN,
     DAY,
@@ -44,6 +45,7 @@ from transforms.clustering.snapshot import STATE_VERSION, Snapshot, decode, enco
 from transforms.clustering.story_index import StoryIndex
 from transforms.clustering.terms import TermStatistics, cosine
 from transforms.clustering.threads import ThreadBook
+from transforms.core.feedback import FeedbackMark
 from transforms.core.records import EmbeddedArticle, Event, StoryRecord
 from transforms.core.settings import ClusteringSettings, ThreadSpec
 
@@ -60,14 +62,18 @@ class StoryTracker:
     """
 
     def __init__(
-        self, settings: ClusteringSettings, threads: Iterable[ThreadSpec] = (), dim: int = 384
+        self,
+        settings: ClusteringSettings,
+        threads: Iterable[ThreadSpec] = (),
+        dim: int = 384,
+        feedback: Iterable[FeedbackMark] = (),
     ) -> None:
         self.settings = settings
         self.dim = dim
         self.clock: float | None = None
         self.stories: dict[str, Story] = {}
         self.index = StoryIndex(dim)
-        self.book = ThreadBook(settings, dim)
+        self.book = ThreadBook(settings, dim, FeedbackBook(feedback))
         # (when a story closes unless it gets another article, its id): a heap,
         # so closing costs nothing per article while no story is due. Stale
         # entries (the story got an article since) are skipped when popped.
@@ -304,10 +310,14 @@ class StoryTracker:
 
     @classmethod
     def from_bytes(
-        cls, data: bytes, settings: ClusteringSettings, threads: Iterable[ThreadSpec] = ()
+        cls,
+        data: bytes,
+        settings: ClusteringSettings,
+        threads: Iterable[ThreadSpec] = (),
+        feedback: Iterable[FeedbackMark] = (),
     ) -> "StoryTracker":
         snapshot = decode(data)
-        tracker = cls(settings, (), dim=snapshot.dim)
+        tracker = cls(settings, (), dim=snapshot.dim, feedback=feedback)
         tracker.clock = snapshot.clock
         for story in snapshot.stories.values():
             tracker._restore_story(story)
@@ -315,6 +325,7 @@ class StoryTracker:
         tracker.duplicates = snapshot.duplicates
         tracker.terms = snapshot.terms
         tracker.ensure_threads(threads)
+        tracker.book.apply_feedback(tracker.stories)
         return tracker
 
     def stats(self) -> dict[str, int]:
