@@ -11,6 +11,7 @@ One JSON object per line:
     thread     optional gold thread label: stories of one long-running storyline
     role       "stream" (default): scored; "exemplar": defines the watched thread
                named in ``thread`` (it builds the thread and is not scored)
+    language   optional language tag (or ``lang``): stated, so not detected
 
 Any corpus with story labels fits; ``pipeline.evaluation.ecbplus`` converts ECB+.
 """
@@ -25,7 +26,10 @@ from transforms.core.records import ArticleMeta, RawDocument
 from transforms.core.settings import ThreadSpec
 from transforms.text.dates import parse_datetime
 
-_FIELDS = {"id", "text", "title", "published", "url", "story", "thread", "role", "source"}
+_FIELDS = {
+    "id", "text", "title", "published", "url", "story", "thread", "role", "source", "language",
+    "lang",
+}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +43,8 @@ class LabelledRecord:
     published: str | None = None
     url: str | None = None
     source: str | None = None
+    #: The stated language as given (``language`` or ``lang``), if any.
+    language: str | None = None
 
 
 def parse_stream(text: str, path: str) -> list[LabelledRecord]:
@@ -77,6 +83,11 @@ def parse_stream(text: str, path: str) -> list[LabelledRecord]:
                 parse_datetime(str(obj["published"]))
             except ValueError as exc:
                 raise ConfigError(path, str(exc), key=f"{where}.published") from None
+        if "language" in obj and "lang" in obj and obj["language"] != obj["lang"]:
+            raise ConfigError(path, "'language' and 'lang' disagree", key=f"{where}.lang")
+        language = obj.get("language", obj.get("lang"))
+        if language is not None and (not isinstance(language, str) or not language.strip()):
+            raise ConfigError(path, "must be a non-empty string", key=f"{where}.language")
         if obj["id"] in seen:
             raise ConfigError(path, f"duplicate id {obj['id']!r}", key=f"{where}.id")
         seen.add(obj["id"])
@@ -91,6 +102,7 @@ def parse_stream(text: str, path: str) -> list[LabelledRecord]:
                 published=_opt(obj, "published"),
                 url=_opt(obj, "url"),
                 source=_opt(obj, "source"),
+                language=language,
             )
         )
     return records
@@ -112,6 +124,7 @@ def document(record: LabelledRecord, path: str) -> RawDocument:
         url=record.url,
         source=record.source,
         published=parse_datetime(record.published) if record.published else None,
+        language=record.language,
         origin="document",
     )
     return RawDocument(

@@ -106,3 +106,19 @@ def test_fingerprint_keeps_a_stated_language_and_detects_the_rest() -> None:
                 ]
             ),
         )
+
+
+@pytest.mark.parametrize(("stated", "recorded"), [("en-GB", "en"), ("RU", "ru"), (None, "")])
+def test_extraction_keeps_the_stated_language_as_its_primary_subtag(
+    stated: str | None, recorded: str
+) -> None:
+    from transforms.core.records import ArticleMeta, RawDocument
+    from transforms.core.settings import ExtractionSettings
+    from transforms.text.extraction import extract_article
+
+    meta = ArticleMeta(
+        published=dt.datetime(2022, 9, 1, tzinfo=dt.UTC), language=stated, origin="feed"
+    )
+    doc = RawDocument("a", "mem://a", TEXTS["latin"][0].encode(), "text/plain", meta)
+    article = extract_article(doc, ExtractionSettings(), dt.datetime(2023, 1, 1, tzinfo=dt.UTC))
+    assert article.language == recorded  # "": Fingerprint detects it
