@@ -248,7 +248,7 @@ def build_graph(
     embedded = (
         (extracted["main"], descriptions)
         | "AllArticles" >> beam.Flatten()
-        | "Fingerprint" >> Fingerprint(watch_terms)
+        | "Fingerprint" >> Fingerprint(watch_terms, job.settings.extraction.default_language)
         | "EmbedArticles" >> EmbedArticles(handler or make_handler(job.settings.embedding))
     )
     dead.append(embedded["dead_letter"])

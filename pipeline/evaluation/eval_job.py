@@ -22,11 +22,18 @@ from pipeline.evaluation.evaluate import (
     micro_alerts,
 )
 from pipeline.evaluation.labelled import LabelledRecord, document, exemplar_threads, read_stream
+from pipeline.evaluation.languages import (
+    cross_language_duplicates,
+    cross_lingual_recall,
+    languages_of,
+    per_language,
+)
 from pipeline.graph import Job, build_graph
 from pipeline.summary import counters_from_result, read_jsonl
 from transforms.core.errors import ConfigError
 from transforms.sinks.files import OUTPUT_FILES, WriteOutputs, write_atomically
 from transforms.text.dates import parse_datetime
+from transforms.text.language import normalise_language
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,6 +86,7 @@ def score(
         raise RuntimeError(f"{len(missing)} stream articles have no outcome, e.g. {missing[:3]}")
     story_thread = {s["story_id"]: s["thread_id"] for s in outputs["stories"]}
     predicted_thread = {i: story_thread.get(s) or s for i, s in predicted.items()}
+    language = languages_of({r.id: normalise_language(r.language) for r in stream}, outputs)
     return {
         "stream_articles": len(stream),
         "exemplars": sum(r.role == "exemplar" for r in records),
@@ -86,6 +94,9 @@ def score(
         "topic_level": clustering_report(predicted, gold_thread) if gold_thread else None,
         "thread_level": clustering_report(predicted_thread, gold_thread) if gold_thread else None,
         "merged_events": merged_events(predicted, gold_story, gold_thread) if gold_thread else None,
+        "languages": per_language(language, outputs),
+        "cross_lingual": cross_lingual_recall(predicted, gold_story, language),
+        "cross_language_duplicates": cross_language_duplicates(language, outputs),
         "alerts": {
             "per_thread": alert_report(
                 outputs["alerts"], _stream_order(records), gold_story, gold_thread, watched
@@ -173,11 +184,34 @@ def format_report(report: dict[str, Any]) -> list[str]:
                 f"  {thread_id}: P {r['precision']} R {r['recall']} alerts {r['alerts']} "
                 f"delay {r['delay_articles']['mean']}"
             )
+    lines.extend(format_languages(report))
     counts = report["counts"]
     lines.append(
         f"read {counts['read']}, duplicates {counts['duplicates']}, "
         f"dead letters {counts['dead_letters']}, stories {counts['stories']}"
     )
+    return lines
+
+
+def format_languages(report: dict[str, Any]) -> list[str]:
+    """Per-language lines and the cross-lingual figures (when the stream has two languages)."""
+    languages = report.get("languages") or {}
+    if len(languages) < 2:
+        return []
+    cross = report["cross_lingual"]
+    lines = [
+        f"cross-lingual pairs (one gold story, two languages): {cross['pairs']}, "
+        f"in one story {cross['together']}, recall {cross['recall']}",
+        "cross-language duplicates: "
+        + (", ".join(f"{k} {v}" for k, v in report["cross_language_duplicates"].items()) or "0"),
+        "per language: articles, clustered, duplicates, dead letters (by reason)",
+    ]
+    for lang, r in languages.items():
+        dups = ", ".join(f"{k} {v}" for k, v in sorted(r["duplicates"].items()))
+        dead = ", ".join(f"{k} {v}" for k, v in sorted(r["dead_letters"].items()))
+        lines.append(
+            f"  {lang:8} {r['articles']:5} {r['clustered']:5}  dup [{dups}]  dead [{dead}]"
+        )
     return lines
 
 

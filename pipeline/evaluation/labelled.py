@@ -11,6 +11,7 @@ One JSON object per line:
     thread     optional gold thread label: stories of one long-running storyline
     role       "stream" (default): scored; "exemplar": defines the watched thread
                named in ``thread`` (it builds the thread and is not scored)
+    language   optional language tag (or ``lang``): stated, so not detected
 
 Any corpus with story labels fits; ``pipeline.evaluation.ecbplus`` converts ECB+.
 """
@@ -51,6 +52,21 @@ class LabelledRecord(FileModel):
     published: Annotated[_Label, AfterValidator(_date)] = None
     url: _Label = None
     source: _Label = None
+    #: The stated language (``language`` or its synonym ``lang``), if any.
+    language: NonBlank | None = None
+    #: ``lang``, as the ITN corpus spells it: read into ``language``.
+    lang: NonBlank | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lang(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lang" in data:
+            data = dict(data)
+            lang = data.pop("lang")
+            if "language" in data and data["language"] != lang:
+                raise SettingError("lang", "'language' and 'lang' disagree")
+            data["language"] = lang
+        return data
 
     @model_validator(mode="after")
     def _labels(self) -> "LabelledRecord":
@@ -92,6 +108,7 @@ def document(record: LabelledRecord, path: str) -> RawDocument:
         url=record.url,
         source=record.source,
         published=parse_datetime(record.published) if record.published else None,
+        language=record.language,
         origin="document",
     )
     return RawDocument(

@@ -45,7 +45,12 @@ def duplicate(article: EmbeddedArticle, original: str, kind: str, similarity: fl
 
 def dead_letter(article: EmbeddedArticle, reason: str, detail: str) -> DeadLetter:
     return DeadLetter(
-        item=article.id, uri=article.url, stage="cluster", reason=reason, detail=detail
+        item=article.id,
+        uri=article.url,
+        stage="cluster",
+        reason=reason,
+        detail=detail,
+        language=article.language,
     )
 
 

@@ -93,6 +93,8 @@ class Article:
     published_source: str
     source: str = ""
     author: str = ""
+    #: ISO 639-1 code where one exists (``transforms.text.language``): the
+    #: stated one; "" until ``Fingerprint`` detects it.
     language: str = "en"
     role: Role = "article"
     thread_id: str | None = None
@@ -144,6 +146,7 @@ class EmbeddedArticle:
             "published": iso(self.published),
             "published_source": self.published_source,
             "text_from": self.text_from,
+            "language": self.language,
         }
 
 
@@ -160,6 +163,9 @@ class DeadLetter:
     stage: str
     reason: str
     detail: str
+    #: The article's language where it is known (stated, or detected before
+    #: the stage that failed); None for items that never became an article.
+    language: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -169,6 +175,7 @@ class DeadLetter:
             "stage": self.stage,
             "reason": self.reason,
             "detail": self.detail,
+            "language": self.language,
         }
 
 

@@ -81,7 +81,9 @@ def _failed_batch(failure: tuple[list[Article], Any]) -> Iterator[DeadLetter]:
     else:
         detail = str(error)
     for article in batch:
-        letter = DeadLetter(article.id, article.url, "embed", "inference_failed", detail)
+        letter = DeadLetter(
+            article.id, article.url, "embed", "inference_failed", detail, article.language
+        )
         if article.role == "article":
             count_dead_letter(letter)
         yield letter

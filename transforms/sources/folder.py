@@ -170,6 +170,8 @@ def _meta_from(mapping: Mapping[str, Any], where: str, origin: str) -> ArticleMe
     values: dict[str, Any] = {}
     for field in _META_FIELDS:
         value = mapping.get(field)
+        if field == "language" and value is None:
+            value = mapping.get("lang")  # the other common spelling
         if value is None:
             continue
         if field == "published":

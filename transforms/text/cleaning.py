@@ -16,6 +16,7 @@ import re
 from collections import Counter
 
 from transforms.text.dates import parse_dateline
+from transforms.text.scripts import count_words
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +40,10 @@ class CleanText:
 
 
 _BULLET = re.compile(r"^[•·▪●◦‣∙*\-–—]\s*")
-_SENTENCE_END = re.compile(r"[.!?:;…”\"’')\]]$")
+# Sentence ends of every script: the ideographic full stop and its full-width
+# marks, the Devanagari danda, the Arabic question mark and full stop.
+_SENTENCE_END = re.compile(r"[.!?:;…”\"’')\]。！？｡।॥؟۔]$")
+_FULL_STOPS = (".", "。", "｡", "।", "॥", "۔")
 
 # Interface words that are never article text when they stand alone on a line.
 _UI_LINES = {
@@ -81,14 +85,19 @@ def _words(line: str) -> list[str]:
     return line.split()
 
 
+def _count(line: str) -> int:
+    """Words of a line: by spaces, and in word-sized units in Chinese, Thai… (``scripts``)."""
+    return count_words(line)
+
+
 def _is_paragraph(line: str) -> bool:
     """A body paragraph: a real sentence or several, not a link or a label."""
-    words = _words(line)
-    return (len(words) >= 8 and bool(_SENTENCE_END.search(line))) or len(words) >= 30
+    words = _count(line)
+    return (words >= 8 and bool(_SENTENCE_END.search(line))) or words >= 30
 
 
 def _is_short_fragment(line: str) -> bool:
-    return len(_words(line)) <= 3 and not _SENTENCE_END.search(line)
+    return _count(line) <= 3 and not _SENTENCE_END.search(line)
 
 
 def _is_name_list(line: str) -> bool:
@@ -117,7 +126,7 @@ def _is_author_bio(line: str) -> bool:
 
 
 def _is_photo_credit(line: str) -> bool:
-    if _SENTENCE_END.search(line) or len(_words(line)) > 12:
+    if _SENTENCE_END.search(line) or _count(line) > 12:
         return False
     return bool(
         _CREDIT_AGENCY.search(line) or _CREDIT_PREFIX.match(line) or _SLASH_NAMES.match(line)
@@ -151,7 +160,7 @@ def clean_plain_text(text: str) -> CleanText:
     rules: list[str | None] = [None] * len(lines)
 
     # Lines repeated verbatim are menus and footers rendered twice, not prose.
-    short_counts = Counter(line for line in lines if line and len(_words(line)) <= 6)
+    short_counts = Counter(line for line in lines if line and _count(line) <= 6)
 
     for i, line in enumerate(lines):
         if not line:
@@ -199,7 +208,7 @@ def _mark_navigation_runs(lines: list[str], rules: list[str | None]) -> None:
     for i, line in enumerate(lines):
         if not line:
             continue
-        is_item = bool(_BULLET.match(line)) and len(_words(_BULLET.sub("", line))) <= 3
+        is_item = bool(_BULLET.match(line)) and _count(_BULLET.sub("", line)) <= 3
         if is_item or (run and rules[i] in {"repeated_line", "logo_or_icon"}):
             run.append(i)
         else:
@@ -220,7 +229,7 @@ def _mark_captions(lines: list[str], rules: list[str | None]) -> None:
         if rule != "photo_credit":
             continue
         j = _previous_kept(lines, rules, i)
-        if j is not None and len(_words(lines[j])) <= 10 and not _SENTENCE_END.search(lines[j]):
+        if j is not None and _count(lines[j]) <= 10 and not _SENTENCE_END.search(lines[j]):
             rules[j] = "photo_caption"
 
 
@@ -230,7 +239,7 @@ def _mark_sources(lines: list[str], rules: list[str | None]) -> None:
         if (
             rules[i] in (None, "repeated_line")
             and _SOURCES_PREFIX.match(line)
-            and len(_words(line)) <= 12
+            and _count(line) <= 12
         ):
             rules[i] = "source_list"
             j = i + 1
@@ -238,7 +247,7 @@ def _mark_sources(lines: list[str], rules: list[str | None]) -> None:
                 j += 1
             if j < len(lines) and rules[j] is None and _is_name_list(lines[j]):
                 rules[j] = "source_list"
-        elif rules[i] is None and _is_name_list(line) and len(_words(line)) <= 12:
+        elif rules[i] is None and _is_name_list(line) and _count(line) <= 12:
             previous = _previous_kept(lines, rules, i)
             if previous is not None and rules[previous] == "source_list":
                 rules[i] = "source_list"
@@ -254,7 +263,7 @@ def _mark_link_lists(lines: list[str], rules: list[str | None]) -> None:
             while j < len(lines) and not (
                 lines[j]
                 and _is_paragraph(lines[j])
-                and lines[j].endswith((".", "!", "?", "”", '"'))
+                and lines[j].endswith((*_FULL_STOPS, "!", "?", "”", '"', "！", "？", "؟"))
             ):
                 if lines[j]:
                     rules[j] = rules[j] or "link_list"
@@ -269,10 +278,9 @@ def _find_title(lines: list[str], rules: list[str | None]) -> int | None:
     for i, line in enumerate(lines[:40]):
         if not line or rules[i] is not None:
             continue
-        if _is_paragraph(line) and line.endswith((".", "”", '"')):
+        if _is_paragraph(line) and line.endswith((*_FULL_STOPS, "”", '"')):
             return None
-        words = _words(line)
-        if _BULLET.match(line) or not 4 <= len(words) <= 25 or line.endswith("."):
+        if _BULLET.match(line) or not 4 <= _count(line) <= 25 or line.endswith(_FULL_STOPS):
             continue
         return i
     return None

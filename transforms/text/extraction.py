@@ -21,6 +21,8 @@ from transforms.core.settings import ExtractionSettings
 from transforms.text import cleaning
 from transforms.text.charset import BINARY_MAGIC, decode_text
 from transforms.text.dates import find_date, parse_datetime
+from transforms.text.language import normalise_language
+from transforms.text.scripts import count_words
 
 
 def _control_ratio(text: str) -> float:
@@ -165,7 +167,8 @@ def extract_article(
 
     body = extracted.body.strip()
     known_title = doc.meta.title or extracted.title or ""
-    word_count = len(body.split()) + len(known_title.split())
+    # Chinese, Thai… count in word-sized units, not by spaces (``scripts``).
+    word_count = count_words(body) + count_words(known_title)
     if word_count < settings.min_words:
         raise ExtractionError(
             "no_text",
@@ -202,7 +205,8 @@ def extract_article(
         published_source=published_source,
         source=meta.source or extracted.sitename or "",
         author=meta.author or extracted.author or "",
-        language=meta.language or settings.default_language,
+        # The stated language, else "" for ``Fingerprint`` to detect.
+        language=normalise_language(meta.language) or "",
         role=doc.role,
         thread_id=doc.thread_id,
         text_from=meta.text_from,

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from transforms.core.records import Features
+from transforms.text import scripts
 
 NUM_PERM = 64
 BANDS = 16
@@ -34,24 +35,40 @@ del _rng
 
 _QUOTES = (("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"'), ("–", "-"), ("—", "-"))
 _POSSESSIVE = re.compile(r"['’]s$")
-# Letters and digits of any script ([^\W_]): an ASCII-only pattern reads a
-# Russian or Chinese article as no words at all, and every two of those would
-# be "exact" duplicates of each other.
+# Letters and digits of any script ([^\W_]) and the combining marks written
+# on them (which \w leaves out): an ASCII-only pattern reads a Russian or
+# Chinese article as no words at all, and every two of those would be "exact"
+# duplicates of each other; one without the marks cuts Hindi and Thai words
+# at every vowel sign.
+# (The second pattern runs on text whose underscores became spaces: the same
+# as [^\W_] with the marks added, at the speed of one character class.)
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_TOKEN_MARKED = re.compile(f"[\\w{scripts.MARKS}]+(?:'[\\w{scripts.MARKS}]+)?")
 
 
 def _fold(text: str) -> str:
-    """NFKC, straight quotes and dashes, lowercase."""
+    """NFKC, straight quotes and dashes, casefold (``lower`` for ASCII, which is the same)."""
     folded = unicodedata.normalize("NFKC", text)
-    if not folded.isascii():  # str.translate() would be ten times slower
-        for curly, straight in _QUOTES:
-            folded = folded.replace(curly, straight)
-    return folded.lower()
+    if folded.isascii():
+        return folded.lower()
+    for curly, straight in _QUOTES:  # str.translate() would be ten times slower
+        folded = folded.replace(curly, straight)
+    return folded.casefold()
+
+
+def _tokens(folded: str) -> list[str]:
+    """Word tokens; in scripts written without spaces, one per character (``scripts``)."""
+    if folded.isascii():
+        return _TOKEN.findall(folded)
+    tokens: list[str] = _TOKEN_MARKED.findall(folded.replace("_", " "))
+    if not scripts.has_unspaced(folded):
+        return tokens
+    return [unit for token in tokens for unit in scripts.split_unspaced(token)]
 
 
 def normalise(text: str) -> str:
     """Lowercase words only: what two copies of one article have in common."""
-    return " ".join(_TOKEN.findall(_fold(text)))
+    return " ".join(_tokens(_fold(text)))
 
 
 def exact_hash(text: str) -> str:
@@ -108,35 +125,78 @@ _CAPITALISED = re.compile(r"(?<![\w'’-])([A-Z][a-zA-Z'’-]+)")
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"”’')]*\s+|\n\s*|[\"“‘(]\s*)$")
 
 
-def salient_terms(text: str, limit: int = 30) -> tuple[tuple[str, int], ...]:
+# Capitalised words of the other cased scripts (Greek, Cyrillic, Armenian):
+# "Путин" is a name as much as "Putin". Latin keeps its own ASCII pattern
+# above, so what English articles yield is unchanged.
+_CAPITALISED_OTHER = re.compile(
+    r"(?<![\w'’-])([\u0386-\u03ab\u0400-\u042f\u0460-\u052e\u0531-\u0556]"
+    r"[\u0370-\u058f'’-]+)"
+)
+# First letters of caseless scripts that write spaces between words (Arabic,
+# Hebrew, the Indic scripts, Georgian, Hangul, Ethiopic…): everything past
+# Armenian that is not Latin (Latin Extended Additional, full-width forms).
+_CASELESS_START = re.compile(r"[\u0590-\u1dff\u2c00-\u2dff\u3130-\u318f\ua000-\uabff\uac00-\ud7ff]")
+
+
+def salient_terms(
+    text: str, limit: int = 30, tokens: list[str] | None = None
+) -> tuple[tuple[str, int], ...]:
     """Capitalised words (mostly names) with counts, most frequent first.
 
     A word seen only at the start of sentences is ignored: "Despite" is not a
-    name, while "Putin" is capitalised wherever it stands.
+    name, while "Putin" is capitalised wherever it stands. Scripts without
+    capitals cannot say which words are names: there every word of two or
+    more letters is a term (in Han and Thai, every two adjacent characters),
+    and the inverse document frequency of the tracker's ``TermStatistics``
+    weighs the common ones down. ``tokens`` are the text's ``normalise``
+    tokens when the caller has them.
     """
     counts: Counter[str] = Counter()
     inside: set[str] = set()
-    for match in _CAPITALISED.finditer(text):
-        word = _POSSESSIVE.sub("", match.group(1)).strip("'’-").lower()
-        if len(word) < 2 or word in _NOT_ENTITIES:
-            continue
-        counts[word] += 1
-        if not _SENTENCE_START.search(text[max(0, match.start() - 4) : match.start()]):
-            inside.add(word)
+    patterns = (_CAPITALISED,) if text.isascii() else (_CAPITALISED, _CAPITALISED_OTHER)
+    for pattern in patterns:
+        for match in pattern.finditer(text):
+            word = _POSSESSIVE.sub("", match.group(1)).strip("'’-").lower()
+            if len(word) < 2 or word in _NOT_ENTITIES:
+                continue
+            counts[word] += 1
+            if not _SENTENCE_START.search(text[max(0, match.start() - 4) : match.start()]):
+                inside.add(word)
+    if not text.isascii():
+        caseless = _caseless_terms(tokens if tokens is not None else _tokens(_fold(text)))
+        counts.update(caseless)
+        inside.update(caseless)
     ranked = sorted(((w, c) for w, c in counts.items() if w in inside), key=lambda x: (-x[1], x[0]))
     return tuple(ranked[:limit])
+
+
+def _caseless_terms(tokens: list[str]) -> list[str]:
+    terms: list[str] = []
+    previous = ""
+    for token in tokens:
+        if scripts.has_unspaced(token):
+            if previous:
+                terms.append(previous + token)
+            previous = token
+            continue
+        previous = ""
+        if len(token) >= 2 and _CASELESS_START.match(token) and not token.isdigit():
+            terms.append(token)
+    return terms
 
 
 class WatchTermMatcher:
     """Finds which of the watched threads' required terms occur in a text."""
 
     def __init__(self, terms: Iterable[str]) -> None:
-        unique = sorted({t.lower() for t in terms if t.strip()}, key=lambda t: (-len(t), t))
-        self._pattern = (
-            re.compile(r"(?<!\w)(" + "|".join(re.escape(t) for t in unique) + r")(?!\w)")
-            if unique
-            else None
-        )
+        unique = sorted({_fold(t) for t in terms if t.strip()}, key=lambda t: (-len(t), t))
+        # A term in a script written without spaces ("俄罗斯") stands inside a
+        # run of letters: it cannot have word boundaries around it.
+        alternatives = [
+            re.escape(t) if scripts.has_unspaced(t) else rf"(?<!\w){re.escape(t)}(?!\w)"
+            for t in unique
+        ]
+        self._pattern = re.compile("(" + "|".join(alternatives) + ")") if unique else None
 
     def __call__(self, text: str) -> frozenset[str]:
         if self._pattern is None:
@@ -160,6 +220,6 @@ def compute_features(
     return Features(
         exact_hash=_exact_hash_of_normalised(normalised or tokens[0]),
         minhash=_minhash_of_tokens(tokens),
-        terms=salient_terms(full),
+        terms=salient_terms(full, tokens=tokens if normalised else []),
         watch_terms=matcher(full),
     )

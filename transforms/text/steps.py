@@ -15,6 +15,7 @@ from transforms.core.records import DEAD_LETTER, Article, DeadLetter, RawDocumen
 from transforms.core.settings import ExtractionSettings
 from transforms.text.extraction import extract_article
 from transforms.text.fingerprint import WatchTermMatcher, compute_features
+from transforms.text.language import LanguageDetector, normalise_language
 
 #: Seconds since the epoch, now; tests inject a fixed one.
 Clock = Callable[[], float]
@@ -45,7 +46,9 @@ class _ExtractFn(beam.DoFn):
         yield TimestampedValue(article, article.timestamp)
 
     def _dead(self, doc: RawDocument, reason: str, detail: str) -> Any:
-        letter = DeadLetter(doc.item_id, doc.uri, "extract", reason, detail)
+        letter = DeadLetter(
+            doc.item_id, doc.uri, "extract", reason, detail, normalise_language(doc.meta.language)
+        )
         if doc.role == "article":
             count_dead_letter(letter)
         return beam.pvalue.TaggedOutput(DEAD_LETTER, letter)
@@ -69,17 +72,27 @@ class ExtractText(beam.PTransform):  # type: ignore[type-arg]
 
 
 class _FingerprintFn(beam.DoFn):
-    def __init__(self, watch_terms: Iterable[str]) -> None:
+    def __init__(self, watch_terms: Iterable[str], default_language: str) -> None:
         self._terms = tuple(sorted(watch_terms))
+        self._default_language = default_language
         self._matcher: WatchTermMatcher | None = None
+        self._detector: LanguageDetector | None = None
+        self._detected = counter("languages_detected")
 
     def setup(self) -> None:
         self._matcher = WatchTermMatcher(self._terms)
+        self._detector = LanguageDetector()  # the model loads once per worker
 
     def process(self, article: Article) -> Iterator[Article]:
-        assert self._matcher is not None
+        assert self._matcher is not None and self._detector is not None
+        language = article.language
+        if not language:  # a stated language wins; else the text's
+            language = self._detector.detect(f"{article.title}\n{article.text}") or ""
+            if language:
+                self._detected.inc()
         yield dataclasses.replace(
             article,
+            language=language or self._default_language,
             features=compute_features(
                 article.title, article.text, self._matcher, item_id=article.id
             ),
@@ -87,11 +100,19 @@ class _FingerprintFn(beam.DoFn):
 
 
 class Fingerprint(beam.PTransform):  # type: ignore[type-arg]
-    """Adds duplicate signatures, salient terms and watched-term hits to articles."""
+    """Adds the language, duplicate signatures, salient terms and watched-term hits.
 
-    def __init__(self, watch_terms: Iterable[str]) -> None:
+    The language is the article's stated one (``Article.language``), else the
+    one detected in its title and text (``LanguageDetector``), else
+    ``default_language`` (a text with no letters).
+    """
+
+    def __init__(self, watch_terms: Iterable[str], default_language: str = "en") -> None:
         super().__init__()
         self._watch_terms = tuple(sorted(watch_terms))
+        self._default_language = default_language
 
     def expand(self, articles: beam.pvalue.PCollection[Article]) -> Any:
-        return articles | "ComputeFeatures" >> beam.ParDo(_FingerprintFn(self._watch_terms))
+        return articles | "ComputeFeatures" >> beam.ParDo(
+            _FingerprintFn(self._watch_terms, self._default_language)
+        )

@@ -99,6 +99,22 @@ def test_json_file_may_hold_a_list_of_articles() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("fields", "language"),
+    [
+        ({"language": "ru"}, "ru"),
+        ({"lang": "zh-Hans"}, "zh-Hans"),  # the other spelling (normalised at extraction)
+        ({"language": "ar", "lang": "fa"}, "ar"),  # 'language' first
+        ({}, None),  # none stated: Fingerprint detects it
+    ],
+)
+def test_json_objects_state_their_language_as_language_or_lang(
+    fields: dict[str, str], language: str | None
+) -> None:
+    item = json_item({"text": "Текст", **fields}, "a.json", "file:///a.json", None)
+    assert isinstance(item, RawDocument) and item.meta.language == language
+
+
 def test_unsupported_and_oversized_files_are_dead_letters() -> None:
     (pdf,) = items("report.pdf", b"%PDF-1.4")
     (big,) = items("big.txt", None)
