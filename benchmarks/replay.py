@@ -21,6 +21,7 @@ import numpy as np
 from pipeline.evaluation.labelled import LabelledRecord, document
 from transforms.clustering.tracker import StoryTracker
 from transforms.core.errors import ItemError
+from transforms.core.feedback import FeedbackMark
 from transforms.core.records import Article, EmbeddedArticle, Event, StoryRecord
 from transforms.core.settings import ClusteringSettings, Settings, ThreadSpec
 from transforms.embedding.handler import embedding_text, to_embedded
@@ -79,9 +80,10 @@ def replay(
     failed: Sequence[str],
     clustering: ClusteringSettings,
     threads: Sequence[ThreadSpec],
+    feedback: Sequence[FeedbackMark] = (),
 ) -> dict[str, list[dict[str, Any]]]:
     """The outputs ``WriteOutputs`` would write, as parsed JSON records."""
-    tracker = StoryTracker(clustering, threads)
+    tracker = StoryTracker(clustering, threads, feedback=feedback)
     events: list[Event] = tracker.observe_all(embedded)
     events.extend(tracker.open_stories())
     outputs: dict[str, list[dict[str, Any]]] = {

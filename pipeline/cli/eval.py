@@ -36,6 +36,11 @@ def main(argv: Sequence[str]) -> int:
         help="settings file; '' for built-in defaults (default: %(default)s)",
     )
     parser.add_argument(
+        "--feedback",
+        default=None,
+        help="feedback file the run reads (threadwatch feedback); default: none",
+    )
+    parser.add_argument(
         "--output",
         default="out/eval",
         help="folder for the run's outputs and eval.json (default: %(default)s)",
@@ -57,6 +62,7 @@ def main(argv: Sequence[str]) -> int:
             args.settings or None,
             args.output,
             address if local else None,
+            args.feedback,
         )
         report = run_eval(run, flags)
     print("\n".join(format_report(report)))

@@ -14,7 +14,17 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from pipeline.cli import digest, ecbplus, eval, onnx_export, poll_feeds, report, run, watch
+from pipeline.cli import (
+    digest,
+    ecbplus,
+    eval,
+    feedback,
+    onnx_export,
+    poll_feeds,
+    report,
+    run,
+    watch,
+)
 from pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from pipeline.failure import configure_logging, describe_failure
 from pipeline.preflight import SourceError
@@ -32,7 +42,7 @@ class Command:
 
 COMMANDS: tuple[Command, ...] = tuple(
     Command(module.NAME, module.SUMMARY, module.main)
-    for module in (run, eval, ecbplus, watch, poll_feeds, onnx_export, report, digest)
+    for module in (run, eval, ecbplus, watch, poll_feeds, onnx_export, report, digest, feedback)
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.config.feedback import load_feedback
 from pipeline.config.settings import load_settings, load_threads
 from pipeline.evaluation.evaluate import (
     alert_report,
@@ -44,6 +45,8 @@ class EvalRun:
     output: str
     #: Loopback address of the launcher's progress line (``TapProgress``), if any.
     progress_address: str | None = None
+    #: A feedback file (``threadwatch feedback``) the run reads, if any.
+    feedback: str | None = None
 
 
 def _stream_order(records: Sequence[LabelledRecord]) -> list[str]:
@@ -132,6 +135,7 @@ def run_eval(run: EvalRun, flags: Sequence[str], handler: Any = None) -> dict[st
         settings=load_settings(run.settings),
         output=run.output,
         progress_address=run.progress_address,
+        feedback=tuple(load_feedback(run.feedback)),
     )
     documents = [document(r, run.stream) for r in records]
     pipeline = beam.Pipeline(options=PipelineOptions(list(flags)))
