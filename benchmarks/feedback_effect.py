@@ -59,7 +59,7 @@ def run(records: list[LabelledRecord], k: int) -> tuple[dict[str, Any], int]:
         per_thread: dict[str, int] = {}
         for m in marks:
             per_thread[m.thread_id or ""] = per_thread.get(m.thread_id or "", 0) + 1
-        new = []
+        new: list[FeedbackMark] = []
         for alert in false_alerts(records, outputs):
             thread = alert["thread"]["id"]
             if (
