@@ -20,8 +20,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from pipeline.config.validation import FileModel, NonBlank, read_text, validate
-from transforms.core.errors import ConfigError
+from pipeline.config.validation import FileModel, NonBlank, json_lines, read_text, validate
 from transforms.core.feedback import FeedbackMark
 from transforms.core.settings import SettingError
 
@@ -58,14 +57,7 @@ class FeedbackLine(FileModel):
 def parse_feedback(text: str, path: str) -> list[FeedbackMark]:
     """Every verdict of the file, in file order; errors name the file, line and key."""
     marks: list[FeedbackMark] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"line {number}"
-        try:
-            obj: Any = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(path, f"invalid JSON: {exc}", key=where) from None
+    for where, obj in json_lines(text, path):
         marks.append(validate(FeedbackLine, obj, path, where).mark())
     return marks
 

@@ -13,8 +13,9 @@ range checks apply alike to files and to objects made in code.
 """
 
 import dataclasses
+import json
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 from typing import Annotated, Any, TypeVar
 
@@ -53,6 +54,18 @@ def read_text(path: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(path, f"not UTF-8: {exc}") from None
+
+
+def json_lines(text: str, path: str) -> Iterator[tuple[str, Any]]:
+    """(``line N``, its JSON value) for each non-blank line of a JSON Lines file."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            yield where, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(path, f"invalid JSON: {exc}", key=where) from None
 
 
 def load_yaml(path: str) -> Any:

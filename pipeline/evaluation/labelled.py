@@ -16,12 +16,11 @@ One JSON object per line:
 Any corpus with story labels fits; ``pipeline.evaluation.ecbplus`` converts ECB+.
 """
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, model_validator
 
-from pipeline.config.validation import FileModel, NonBlank, read_text, validate
+from pipeline.config.validation import FileModel, NonBlank, json_lines, read_text, validate
 from transforms.core.errors import ConfigError
 from transforms.core.records import ArticleMeta, RawDocument
 from transforms.core.settings import SettingError, ThreadSpec
@@ -81,14 +80,7 @@ def parse_stream(text: str, path: str) -> list[LabelledRecord]:
     """Parses and validates a labelled stream; errors name the file, line and field."""
     records: list[LabelledRecord] = []
     seen: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"line {number}"
-        try:
-            obj: Any = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(path, f"invalid JSON: {exc}", key=where) from None
+    for where, obj in json_lines(text, path):
         record = validate(LabelledRecord, obj, path, where)
         if record.id in seen:
             raise ConfigError(path, f"duplicate id {record.id!r}", key=f"{where}.id")
