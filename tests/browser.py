@@ -132,6 +132,19 @@ class Page:
         ]
 
 
+def open_file(page: Page, html: Path, **viewport: Any) -> tuple[float, float]:
+    """Opens a local page with the events of earlier pages forgotten (see ``Page.open``)."""
+    page.events.clear()
+    return page.open(html.resolve().as_uri(), **viewport)
+
+
+def assert_clean(page: Page, html: Path) -> None:
+    """The page logged no error and fetched nothing but itself (data: URLs aside)."""
+    assert page.errors() == []
+    fetched = {u for u in page.requests() if not u.startswith("data:")}
+    assert fetched == {html.resolve().as_uri()}, "the page must fetch nothing but itself"
+
+
 @contextmanager
 def chromium(profile: Path) -> Iterator[Page]:
     """A fresh headless Chromium with one page attached; stopped (killed) on exit."""

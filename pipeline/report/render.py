@@ -1,13 +1,16 @@
 """Writes the report page: one self-contained HTML file, data embedded as JSON.
 
-The script and the style are hand-written here (``report.js``, ``report.css``)
-and inlined, because the page must open with no network at all: no CDN, no
-vendored framework. A Content-Security-Policy with the hashes of exactly
-those two inline blocks makes the browser refuse anything else (another
-script, a remote font or image, a fetch), so "no network at view time" is
+The script and the style are hand-written here (``feedback.js`` and
+``report.js``, one block; ``report.css``) and inlined, because the page must
+open with no network at all: no CDN, no vendored framework. A
+Content-Security-Policy with the hashes of exactly those two inline blocks
+makes the browser refuse anything else (another script, a remote font or
+image, a fetch, an inline event handler), so "no network at view time" is
 enforced by the browser, not only intended. The data sits in a
 ``type="application/json"`` block (parsed, never executed) with every ``<``
-escaped, so no title in the data can close the block.
+escaped, so no title in the data can close the block. The feedback link's
+href is a ``data:`` URL: saving it is a download, not a load the policy
+refuses (the browser test saves one).
 """
 
 import base64
@@ -35,7 +38,9 @@ def embed_json(data: Any) -> str:
 
 def render_html(model: dict[str, Any]) -> str:
     """The whole page for ``model`` (see ``pipeline.report.model.build_model``)."""
-    script, style = _asset("report.js"), _asset("report.css")
+    # One block: feedback.js defines what report.js calls.
+    script = _asset("feedback.js") + "\n" + _asset("report.js")
+    style = _asset("report.css")
     policy = (
         f"default-src 'none'; script-src {_sha256(script)}; style-src {_sha256(style)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
@@ -57,6 +62,10 @@ def render_html(model: dict[str, Any]) -> str:
 <dl class="counts" id="counts"></dl>
 <p class="warning" id="warning"></p>
 <details id="dead"></details>
+<p class="feedback" id="feedback">
+<a id="fb-download" download="feedback.jsonl">Download feedback (0)</a>
+<span class="muted">· your verdicts on this page's alerts: lines to append to
+config/feedback.jsonl</span></p>
 </header>
 <div class="layout">
 <main>

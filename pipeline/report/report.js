@@ -9,6 +9,7 @@
   var PAGE = 50, LIST = 10;
   var state = { thread: "", from: "", to: "", alertsOnly: false, story: -1 };
   var shown = {};  // list key -> how many items are rendered
+  var FB = createFeedback(A, esc);  // verdicts on alerts (feedback.js)
   var fmtTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   var fmtDay = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
   var fmtMonth = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short" });
@@ -199,7 +200,7 @@
         return '<li class="alert" data-alert-id="' + esc(a.id) + '">' + when(a.time) + " · " +
           esc(a.thread_title) + " · " + '<button class="link" type="button"' + target + ">" +
           esc(a.article[1]) + '</button> <span class="muted">score ' + num(a.score, 2) + ", by " +
-          esc(a.matched_by) + "</span></li>";
+          esc(a.matched_by) + "</span>" + FB.controls(a) + "</li>";
       }).join("") + "</ol>" + moreButton("alerts", Math.min(n, rows.length), rows.length, 100)
       : '<p class="muted">No alerts.</p>');
   }
@@ -216,7 +217,8 @@
       esc(a.thread_title) + " · " + when(a.time) + "<br>score <b>" + num(a.score, 3) +
       "</b>, matched by <b>" + esc(a.matched_by) + "</b><br>shared terms: " +
       esc(a.shared_terms.join(", ") || "–") + "<br>required terms found: " +
-      esc(a.required_terms_found.join(", ") || "–") + "<br>nearest story: " + nearHtml + "</div>";
+      esc(a.required_terms_found.join(", ") || "–") + "<br>nearest story: " + nearHtml +
+      FB.controls(a) + "</div>";
   }
 
   function articleItem(r) {
@@ -263,6 +265,7 @@
   }
 
   document.addEventListener("click", function (ev) {
+    if (FB.click(ev.target)) return;
     var t = ev.target.closest("[data-story],[data-more]");
     if (!t) return;
     if (t.hasAttribute("data-more")) {
@@ -285,6 +288,7 @@
     resized = setTimeout(renderMain, 150);
   });
   $("title").textContent = "threadwatch report — " + D.folder;
+  $("feedback").hidden = !A.length;
   renderCounts();
   renderFilters();
   renderMain();

@@ -182,6 +182,9 @@ def test_page_is_self_contained_and_its_policy_allows_only_its_own_blocks(tmp_pa
         digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
         assert f"{kind}-src &#x27;sha256-{digest}&#x27;" in policy.group(1)
     assert "default-src &#x27;none&#x27;" in policy.group(1)
+    # The policy allows no inline handlers; the page (feedback.js included) has none.
+    assert not re.search(r"<[a-z][^<>]*\son[a-z]+\s*=", page, re.I)
+    assert '<a id="fb-download" download="feedback.jsonl">' in page
 
 
 def test_the_same_outputs_give_the_same_page(tmp_path: Path) -> None:
