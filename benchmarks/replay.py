@@ -24,8 +24,8 @@ from transforms.core.errors import ItemError
 from transforms.core.feedback import FeedbackMark
 from transforms.core.records import Article, EmbeddedArticle, Event, StoryRecord
 from transforms.core.settings import ClusteringSettings, Settings, ThreadSpec
-from transforms.embedding.handler import embedding_text, to_embedded
-from transforms.embedding.sentence import load_sentence_transformer
+from transforms.embedding.embed import DEFAULT_DIM, load_encoder
+from transforms.embedding.handler import article_text, to_embedded
 from transforms.text.extraction import extract_article
 from transforms.text.fingerprint import WatchTermMatcher, compute_features
 
@@ -64,9 +64,9 @@ def prepare(
             continue
         features = compute_features(article.title, article.text, matcher)
         articles.append(Article(**{**article.__dict__, "features": features}))
-    model = load_sentence_transformer(settings.embedding)
-    texts = [embedding_text(a.title, a.text, settings.embedding.max_chars) for a in articles]
-    vectors = np.asarray(model.encode(texts, batch_size=8, normalize_embeddings=True))
+    encoder = load_encoder(settings.embedding)
+    texts = [article_text(settings.embedding, a.title, a.text) for a in articles]
+    vectors = np.asarray(encoder.encode(texts, 8))
     embedded = [to_embedded(a, v) for a, v in zip(articles, vectors, strict=True)]
     if cache:
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -83,7 +83,8 @@ def replay(
     feedback: Sequence[FeedbackMark] = (),
 ) -> dict[str, list[dict[str, Any]]]:
     """The outputs ``WriteOutputs`` would write, as parsed JSON records."""
-    tracker = StoryTracker(clustering, threads, feedback=feedback)
+    dim = int(embedded[0].vector.shape[0]) if embedded else DEFAULT_DIM
+    tracker = StoryTracker(clustering, threads, dim, feedback=feedback)
     events: list[Event] = tracker.observe_all(embedded)
     events.extend(tracker.open_stories())
     outputs: dict[str, list[dict[str, Any]]] = {

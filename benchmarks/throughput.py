@@ -6,7 +6,7 @@ temporary folder), this prints:
 
 * the floor: the configured model's bare ``encode`` (sentence-transformers,
   or the ONNX session for ``backend: onnx``) on exactly the texts the pipeline
-  embeds (same extraction, ``embedding_text()``, ``max_chars``,
+  embeds (same extraction, ``article_text()``, ``max_chars``,
   ``encode_batch_size``, sequence length, threads), model load excluded;
 * the pipeline: ``threadwatch run``'s graph (``pipeline.graph.build`` =
   ``build_graph`` + the file sinks) on that folder, timed from
@@ -43,7 +43,7 @@ from pipeline.summary import counters_from_result
 from transforms.core.records import RawDocument
 from transforms.core.settings import Settings
 from transforms.embedding.embed import load_encoder
-from transforms.embedding.handler import embedding_text
+from transforms.embedding.handler import article_text
 from transforms.sources.folder import split_file
 from transforms.sources.read_folder import file_uri
 from transforms.text.extraction import extract_article
@@ -65,7 +65,7 @@ def pipeline_texts(folder: Path, settings: Settings) -> list[str]:
         for item in split_file(path.name, file_uri(str(path)), path.read_bytes(), None, None):
             assert isinstance(item, RawDocument)
             article = extract_article(item, settings.extraction)
-            texts.append(embedding_text(article.title, article.text, settings.embedding.max_chars))
+            texts.append(article_text(settings.embedding, article.title, article.text))
     return texts
 
 

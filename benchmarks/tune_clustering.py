@@ -6,6 +6,15 @@ cached (``benchmarks/replay.py``); the tracker is replayed for each setting.
 
     python benchmarks/tune_clustering.py [--data ../shared/data/ecbplus/docs.jsonl]
         [--grid story_threshold=0.5,0.6,0.7 --grid sparse_weight=0,0.3]
+        [--settings config/settings-multilingual.yaml]
+        [--stream ../shared/data/itn/itn_2022.jsonl]
+
+``--settings`` starts from another settings file (the grid overrides its
+clustering section; its embedding section chooses the model). ``--stream``
+sweeps a whole labelled stream (all of it development data, e.g. ITN) instead
+of the ECB+ topics; with ``--exemplars N`` the first N English items (by id)
+of each of its threads become that thread's exemplars, so that the alerts
+scored are those of a thread defined in English on items in every language.
 """
 
 import argparse
@@ -45,8 +54,13 @@ def stream(
     return parse_stream("\n".join(json.dumps(r) for r in records), "ecbplus")
 
 
-def evaluate(records: list[Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    settings = load_settings(str(REPO / "config" / "settings.yaml"))
+DEFAULT_SETTINGS = REPO / "config" / "settings.yaml"
+
+
+def evaluate(
+    records: list[Any], overrides: dict[str, Any], settings_path: str = str(DEFAULT_SETTINGS)
+) -> dict[str, Any]:
+    settings = load_settings(settings_path)
     clustering = dataclasses.replace(settings.clustering, **overrides)
     threads = exemplar_threads(records)
     embedded, failed = prepare(records, settings, threads)
@@ -65,13 +79,17 @@ def line(name: str, report: dict[str, Any]) -> str:
         f"R {story['bcubed']['recall']:.3f})  pw F1 {story['pairwise']['f1']:.3f}  "
         f"merged {merged['threads_with_merged_events']:2}/{merged['threads']}  "
         f"alerts P {alerts['precision']} R {alerts['recall']} ({alerts['alerts']})  "
-        f"emergent/1k {emergent:.0f}"
+        f"emergent/1k {emergent:.0f}  cross-lingual R {report['cross_lingual']['recall']}"
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--settings", default=str(DEFAULT_SETTINGS), help="settings file")
+    parser.add_argument(
+        "--stream", default=None, help="a labelled stream (JSONL) to sweep instead of ECB+"
+    )
     parser.add_argument(
         "--grid",
         action="append",
@@ -87,23 +105,48 @@ def main() -> int:
         "--storylines", action="store_true", help="watched thread = one event (near misses)"
     )
     args = parser.parse_args()
+    grid: dict[str, list[Any]] = {}
+    for spec in args.grid:
+        name, values = spec.split("=", 1)
+        grid[name] = [_value(v) for v in values.split(",")]
+    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    if args.stream:
+        records = parse_stream(english_exemplars(args.stream, args.exemplars), args.stream)
+        for overrides in combos or [{}]:
+            label = " ".join(f"{k}={v}" for k, v in overrides.items()) or "settings file"
+            print("dev ", line(label, evaluate(records, overrides, args.settings)), flush=True)
+        return 0
     if not os.path.exists(args.data):
         print(f"ECB+ data not found at {args.data} (see ../shared/data/README.md)", file=sys.stderr)
         return 2
     docs = read_docs(args.data)
     dev = stream(docs, DEV_TOPICS, args.timeline, args.storylines, args.exemplars)
     test = stream(docs, TEST_TOPICS, args.timeline, args.storylines, args.exemplars)
-    grid: dict[str, list[Any]] = {}
-    for spec in args.grid:
-        name, values = spec.split("=", 1)
-        grid[name] = [_value(v) for v in values.split(",")]
-    combos = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     for overrides in combos or [{}]:
-        label = " ".join(f"{k}={v}" for k, v in overrides.items()) or "shipped settings"
-        print("dev ", line(label, evaluate(dev, overrides)), flush=True)
+        label = " ".join(f"{k}={v}" for k, v in overrides.items()) or "settings file"
+        print("dev ", line(label, evaluate(dev, overrides, args.settings)), flush=True)
         if args.test:
-            print("test", line(label, evaluate(test, overrides)), flush=True)
+            print("test", line(label, evaluate(test, overrides, args.settings)), flush=True)
     return 0
+
+
+def english_exemplars(path: str, per_thread: int) -> str:
+    """The stream's lines, the first ``per_thread`` English items of each thread as exemplars."""
+    import json
+
+    records = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    english: dict[str, list[str]] = {}
+    for record in records:
+        if record.get("lang", record.get("language")) == "en" and record.get("thread"):
+            english.setdefault(record["thread"], []).append(record["id"])
+    chosen = {i for ids in english.values() for i in sorted(ids)[:per_thread]}
+    out = []
+    for record in records:
+        if record["id"] in chosen:
+            record = {**record, "role": "exemplar"}
+            record.pop("story", None)
+        out.append(json.dumps(record))
+    return "\n".join(out)
 
 
 def _value(text: str) -> Any:

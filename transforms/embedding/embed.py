@@ -10,12 +10,13 @@ What is embedded: the title followed by the start of the body, cut at
 model sees the title and the lead: the part of a news article that says which
 event it reports (see the README's design notes for the measurement).
 
-Two backends, chosen by ``EmbeddingSettings.backend`` through
-``make_handler``: ``sentence-transformers`` (torch; the default) and ``onnx``
+Three backends, chosen by ``EmbeddingSettings.backend`` through
+``make_handler``: ``sentence-transformers`` (torch; the default), ``onnx``
 (ONNX Runtime with a model exported by ``threadwatch onnx-export``, optionally
-int8: ``transforms/embedding/onnx.py``). Both handlers share the batching and the
-article handling below and differ only in how a model is loaded and run;
-``benchmarks/README.md`` has their speed and quality.
+int8: ``transforms/embedding/onnx.py``) and ``usem3`` (multilingual USE v3,
+512 dims, on title and lead: ``transforms/embedding/usem3.py``). The handlers
+share the batching and the article handling below and differ only in how a
+model is loaded and run; ``benchmarks/README.md`` has their speed and quality.
 """
 
 from collections.abc import Iterator
@@ -35,12 +36,24 @@ from transforms.embedding.sentence import (
     SentenceTransformerHandler,
     load_sentence_transformer,
 )
+from transforms.embedding.usem3 import USEM3_DIM, Usem3Handler, load_usem3_encoder
+
+#: Dimension of the packaged all-MiniLM-L6-v2 (the sentence-transformers and
+#: onnx backends' default model).
+DEFAULT_DIM = 384
+
+
+def embedding_dim(settings: EmbeddingSettings) -> int:
+    """The vector dimension the configured backend produces (the tracker's)."""
+    return USEM3_DIM if settings.backend == "usem3" else DEFAULT_DIM
 
 
 def load_encoder(settings: EmbeddingSettings) -> Encoder:
     """The configured backend's encoder, outside Beam (benchmarks, replays)."""
     if settings.backend == "onnx":
         return load_onnx_encoder(settings)
+    if settings.backend == "usem3":
+        return load_usem3_encoder(settings)
     return SentenceTransformerEncoder(load_sentence_transformer(settings))
 
 
@@ -48,6 +61,8 @@ def make_handler(settings: EmbeddingSettings) -> ArticleEmbeddingHandler[Any]:
     """The model handler of the configured backend (``EmbeddingSettings.backend``)."""
     if settings.backend == "onnx":
         return OnnxHandler(settings)
+    if settings.backend == "usem3":
+        return Usem3Handler(settings)
     return SentenceTransformerHandler(settings)
 
 

