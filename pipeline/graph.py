@@ -29,6 +29,7 @@ from pipeline.options import DEFAULT_FEEDBACK, ThreadwatchOptions, project_path
 from transforms.clustering.cluster import ClusterStories
 from transforms.clustering.commit import CommitState
 from transforms.clustering.state_store import Outbox, StateStore, staging_folder
+from transforms.clustering.threads import description_id, not_about_id
 from transforms.core.errors import ConfigError
 from transforms.core.feedback import FeedbackMark
 from transforms.core.records import Article, ArticleMeta, RawDocument
@@ -137,7 +138,7 @@ def description_documents(threads: Sequence[ThreadSpec]) -> list[Article]:
     and each of its ``not_about`` descriptions, as a negative example."""
     documents = [
         Article(
-            id=f"thread:{spec.id}:description",
+            id=description_id(spec.id),
             url=f"threadwatch:thread/{spec.id}",
             title=spec.title,
             text=spec.description,
@@ -153,7 +154,7 @@ def description_documents(threads: Sequence[ThreadSpec]) -> list[Article]:
         for number, text in enumerate(spec.not_about, start=1):
             documents.append(
                 Article(
-                    id=f"thread:{spec.id}:not_about:{number}",
+                    id=not_about_id(spec.id, number),
                     url=f"threadwatch:thread/{spec.id}/not_about/{number}",
                     title="",
                     text=text,

@@ -49,6 +49,7 @@ from apache_beam.transforms.window import BoundedWindow, GlobalWindows, Timestam
 from apache_beam.utils.timestamp import Timestamp
 
 from transforms.clustering.state_store import StateStore
+from transforms.clustering.threads import definition_ids
 from transforms.clustering.tracker import StoryTracker, order_key
 from transforms.core.coders import EmbeddedArticleCoder
 from transforms.core.feedback import FeedbackMark
@@ -151,6 +152,7 @@ class _TrackStoriesFn(beam.DoFn):
         self._settings = settings
         self._threads = tuple(threads)
         self._feedback = tuple(feedback)
+        self._expected = definition_ids(self._threads)
         self._dim = dim
         self._flush_every = flush_every_seconds
         self._state_path = state_path
@@ -218,9 +220,16 @@ class _TrackStoriesFn(beam.DoFn):
         rest = [a for a in items if self._flush_micros(a, window) > fired.micros]
 
         tracker, version, replayed = self._restore(snapshot, journal, version_state)
+        final = fired.micros >= window.max_timestamp().micros // 1000 * 1000
+        if not final and not replayed and not tracker.defined(self._expected, due):
+            # The watchlist's documents share this input and can come after the
+            # first articles (streaming): decide no article before its threads
+            # are defined. The articles wait in the buffer; look again soon.
+            flush.set(Timestamp(micros=fired.micros + 1000))
+            next_flush.write(fired.micros + 1000)
+            return
         self._cache.invalidate()
         events: list[Event] = [*replayed, *tracker.observe_all(due)]
-        final = fired.micros >= window.max_timestamp().micros // 1000 * 1000
         if final:
             events.extend(tracker.open_stories())
         if due:

@@ -33,6 +33,27 @@ from transforms.core.records import EmbeddedArticle, Event, ThreadRecord
 from transforms.core.settings import ClusteringSettings, ThreadSpec
 
 
+def description_id(thread_id: str) -> str:
+    """Id of a watched thread's description document."""
+    return f"thread:{thread_id}:description"
+
+
+def not_about_id(thread_id: str, number: int) -> str:
+    """Id of a watched thread's ``number``-th (from 1) not-about document."""
+    return f"thread:{thread_id}:not_about:{number}"
+
+
+def definition_ids(specs: Iterable[ThreadSpec]) -> frozenset[str]:
+    """The documents that define the watchlist and always reach the tracker.
+
+    Exemplar files are left out: one that fails extraction is dead-lettered
+    and never comes.
+    """
+    ids = {description_id(s.id) for s in specs if s.description}
+    ids |= {not_about_id(s.id, n) for s in specs for n in range(1, len(s.not_about) + 1)}
+    return frozenset(ids)
+
+
 def feedback_key(story_id: str) -> str:
     """Key of a story's vector among a thread's documents or negatives (from feedback)."""
     return f"feedback:{story_id}"
