@@ -14,6 +14,7 @@ from pipeline.graph import build
 from tests import golden
 from tests.pubsub_emulator import PROJECT
 from tests.support import CachedModelHandler, folder_documents, make_job
+from transforms.core.records import RawDocument
 
 
 def topics(prefix: str = "") -> tuple[Any, Any, dict[str, str]]:
@@ -31,6 +32,19 @@ def topics(prefix: str = "") -> tuple[Any, Any, dict[str, str]]:
     subscriber.create_subscription(name=names["articles_sub"], topic=names["articles"])
     subscriber.create_subscription(name=names["alerts_sub"], topic=names["alerts"])
     return publisher, subscriber, names
+
+
+def publish_documents(publisher: Any, topic: str, documents: list[RawDocument]) -> None:
+    """Each document as the article message ``threadwatch watch`` would publish."""
+    for doc in documents:
+        assert doc.meta.published is not None
+        message = {
+            "id": doc.item_id,
+            "text": doc.content.decode(),
+            "published": doc.meta.published.isoformat(),
+            "source": doc.meta.source or "",
+        }
+        publisher.publish(topic, json.dumps(message).encode()).result(timeout=30)
 
 
 def start_job(
@@ -58,15 +72,7 @@ def test_seeds_published_in_shuffled_order_give_the_two_alerts(
     publisher, subscriber, names = topics()
     documents = folder_documents(seeds_dir)
     random.Random(5).shuffle(documents)
-    for doc in documents:
-        assert doc.meta.published is not None
-        message = {
-            "id": doc.item_id,
-            "text": doc.content.decode(),
-            "published": doc.meta.published.isoformat(),
-            "source": doc.meta.source or "",
-        }
-        publisher.publish(names["articles"], json.dumps(message).encode()).result(timeout=30)
+    publish_documents(publisher, names["articles"], documents)
 
     result = start_job(tmp_path / "out", names, model_handler, alert_topic=names["alerts"])
     try:

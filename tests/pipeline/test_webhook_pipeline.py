@@ -17,7 +17,7 @@ from pipeline.graph import build
 from pipeline.summary import summarise
 from tests.feed_server import FeedServer, Reply, Request
 from tests.pipeline.test_cli import threadwatch
-from tests.pipeline.test_pubsub import topics
+from tests.pipeline.test_pubsub import publish_documents, topics
 from tests.support import REPO, CachedModelHandler, folder_documents, make_job, read_jsonl, run_job
 from transforms.sinks.deliver import DEAD_LETTERS_FILE, DELIVERIES_FILE, OUTBOX_FILE
 from transforms.sinks.webhook import WebhookPolicy
@@ -226,15 +226,7 @@ def test_streaming_delivers_each_alert_as_it_happens(
     """``--streaming``: the DoFn after the alerts posts each one; outcomes go to pane files."""
     server.route(HOOK, Reply(b"", 503), Reply(b"ok", 200))
     publisher, _, names = topics("webhook-")
-    for doc in folder_documents(seeds_dir):
-        assert doc.meta.published is not None
-        message = {
-            "id": doc.item_id,
-            "text": doc.content.decode(),
-            "published": doc.meta.published.isoformat(),
-            "source": doc.meta.source or "",
-        }
-        publisher.publish(names["articles"], json.dumps(message).encode()).result(timeout=30)
+    publish_documents(publisher, names["articles"], folder_documents(seeds_dir))
     job = dataclasses.replace(
         make_job(tmp_path / "out"),
         streaming=True,
