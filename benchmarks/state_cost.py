@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from pipeline.config.settings import load_settings
-from transforms.clustering.cluster import _pack
+from transforms.clustering.journal import pack_article
 from transforms.clustering.state_store import StateStore
 from transforms.clustering.tracker import StoryTracker
 from transforms.core.records import EmbeddedArticle, Features
@@ -113,7 +113,7 @@ def measure(history: int, settings_path: str, build_cap: int) -> dict[str, float
             start = time.perf_counter()
             tracker.observe_all(batch)
             middle = time.perf_counter()
-            _ = [_pack(seq, a) for a in batch]  # the journal bag's entries
+            _ = [pack_article(seq, a) for a in batch]  # the journal bag's entries
             store.append(seq, batch)  # one small file, fsync'ed
             steps.append(middle - start)
             journals.append(time.perf_counter() - middle)

@@ -8,7 +8,7 @@ nothing earlier is still on its way, the tracker sees the same order whatever
 the arrival order, bundling or worker count.
 
 What a step costs does not grow with history. The tracker stays in memory
-between firings (one per worker, like a model: ``_TrackerCache``); Beam
+between firings (one per worker, like a model: ``TrackerCache``); Beam
 state holds a snapshot, rewritten only every ``compact_every`` articles, and
 a journal bag of the items of each step since, so a worker that restarts or
 a bundle that is retried rebuilds exactly the same tracker (snapshot plus
@@ -28,10 +28,14 @@ after every output file is written, together with them (see the store).
 order: ``None`` (bounded input) fires once, at the end of the input; in
 streaming a small step (one second) gives alerts within seconds of the
 watermark passing an article.
+
+Feedback in streaming (``feedback``, a PCollection of verdicts) shares the
+input: a verdict waits in its own bag and is applied at the next firing,
+before that step's articles, and journaled with the step like them, so a
+rebuilt tracker applies it at the same point.
 """
 
 import math
-import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -45,50 +49,33 @@ from apache_beam.transforms.userstate import (
     TimerSpec,
     on_timer,
 )
-from apache_beam.transforms.window import BoundedWindow, GlobalWindows, TimestampedValue
+from apache_beam.transforms.window import BoundedWindow, GlobalWindows
 from apache_beam.utils.timestamp import Timestamp
 
+from transforms.clustering.journal import TrackerCache, mark_order, pack_article, pack_mark, replay
+from transforms.clustering.outputs import (
+    ALERTS,
+    ASSIGNMENTS,
+    DUPLICATES,
+    STATE,
+    STORIES,
+    THREADS,
+    EventOutputs,
+)
 from transforms.clustering.state_store import StateStore
 from transforms.clustering.threads import definition_ids
 from transforms.clustering.tracker import StoryTracker, order_key
-from transforms.core.coders import EmbeddedArticleCoder
-from transforms.core.feedback import FeedbackMark
-from transforms.core.metrics import count_dead_letter, counter
-from transforms.core.records import (
-    DEAD_LETTER,
-    Alert,
-    Assignment,
-    DeadLetter,
-    Duplicate,
-    EmbeddedArticle,
-    Event,
-    StoryRecord,
-    ThreadRecord,
-)
+from transforms.core.coders import EmbeddedArticleCoder, decode_mark, encode_mark
+from transforms.core.feedback import FeedbackMark, TrackerInput
+from transforms.core.records import DEAD_LETTER, Alert, EmbeddedArticle, Event
 from transforms.core.settings import ClusteringSettings, ThreadSpec
 from transforms.core.setup import register
 
-ASSIGNMENTS = "assignments"
-DUPLICATES = "duplicates"
-ALERTS = "alerts"
-STORIES = "stories"
-THREADS = "threads"
-STATE = "state"
 #: Beam state rewrites the tracker's snapshot after this many journaled items.
 COMPACT_EVERY = 2000
-_VERSION = struct.Struct(">Q")
-_CODER = EmbeddedArticleCoder()
-_TAGS = {
-    Assignment: ASSIGNMENTS,
-    Duplicate: DUPLICATES,
-    Alert: ALERTS,
-    StoryRecord: STORIES,
-    ThreadRecord: THREADS,
-    DeadLetter: DEAD_LETTER,
-}
 
 
-def shard_key(article: EmbeddedArticle) -> str:
+def shard_key(item: TrackerInput) -> str:
     """All articles share one tracker: a thread spans every source and language.
 
     One key sustains far more articles per second than the embedding stage
@@ -97,41 +84,14 @@ def shard_key(article: EmbeddedArticle) -> str:
     return "all"
 
 
-class _TrackerCache:
-    """The worker's tracker between firings, valid only for the state version it matches."""
-
-    def __init__(self) -> None:
-        self.version: int | None = None
-        self.tracker: StoryTracker | None = None
-
-    def get(self, version: int | None) -> StoryTracker | None:
-        if version is None or version != self.version:
-            return None
-        return self.tracker
-
-    def put(self, version: int, tracker: StoryTracker) -> None:
-        self.version, self.tracker = version, tracker
-
-    def invalidate(self) -> None:
-        """Called before the tracker changes: a failure mid-step leaves no stale entry."""
-        self.version, self.tracker = None, None
-
-
-def _pack(version: int, article: EmbeddedArticle) -> bytes:
-    return _VERSION.pack(version) + _CODER.encode(article)
-
-
-def _unpack(entry: bytes) -> tuple[int, EmbeddedArticle]:
-    (version,) = _VERSION.unpack_from(entry)
-    return version, _CODER.decode(entry[_VERSION.size :])
-
-
 class _TrackStoriesFn(beam.DoFn):
     # State and timer parameters are typed Any: Beam injects runtime objects
     # whose declared defaults (StateParam, TimerParam) mypy cannot reconcile.
     BUFFER = BagStateSpec("buffer", EmbeddedArticleCoder())
     SNAPSHOT = ReadModifyWriteStateSpec("snapshot", BytesCoder())
     JOURNAL = BagStateSpec("journal", BytesCoder())
+    MARKS = BagStateSpec("marks", BytesCoder())
+    JOURNAL_MARKS = BagStateSpec("journal_marks", BytesCoder())
     JOURNALED = ReadModifyWriteStateSpec("journaled", VarIntCoder())
     VERSION = ReadModifyWriteStateSpec("version", VarIntCoder())
     NEXT_FLUSH = ReadModifyWriteStateSpec("next_flush", VarIntCoder())
@@ -159,15 +119,11 @@ class _TrackStoriesFn(beam.DoFn):
         self._state_every = state_every_seconds
         self._compact_every = compact_every
         self._clock = clock
-        self._clustered = counter("articles_clustered")
-        self._opened = counter("stories_opened")
-        self._duplicates = counter("duplicates")
-        self._alerts = counter("alerts")
-        self._emergent = counter("threads_emergent")
+        self._outputs = EventOutputs()
 
     def setup(self) -> None:
         register()  # a worker decoding buffered articles needs the coders too
-        self._cache = _TrackerCache()
+        self._cache = TrackerCache()
         self._store = StateStore(self._state_path) if self._state_path else None
         self._last_snapshot = self._clock()
 
@@ -186,15 +142,23 @@ class _TrackStoriesFn(beam.DoFn):
 
     def process(
         self,
-        element: tuple[str, EmbeddedArticle],
+        element: tuple[str, TrackerInput],
         window: Any = beam.DoFn.WindowParam,
         buffer: Any = beam.DoFn.StateParam(BUFFER),
+        marks: Any = beam.DoFn.StateParam(MARKS),
         next_flush: Any = beam.DoFn.StateParam(NEXT_FLUSH),
         flush: Any = beam.DoFn.TimerParam(FLUSH),
     ) -> None:
-        article = element[1]
-        buffer.add(article)
-        target = self._flush_micros(article, window)
+        item = element[1]
+        if item.article is not None:
+            buffer.add(item.article)
+            target = self._flush_micros(item.article, window)
+        else:
+            assert item.mark is not None
+            marks.add(encode_mark(item.mark))
+            # Due at the next firing (streaming), or at the end (batch).
+            end = window.max_timestamp().micros // 1000 * 1000
+            target = int(end) if self._flush_every is None else 0
         current = next_flush.read()
         if current is None or target < current:
             flush.set(Timestamp(micros=target))
@@ -206,8 +170,10 @@ class _TrackStoriesFn(beam.DoFn):
         fired: Any = beam.DoFn.TimestampParam,
         window: Any = beam.DoFn.WindowParam,
         buffer: Any = beam.DoFn.StateParam(BUFFER),
+        marks_state: Any = beam.DoFn.StateParam(MARKS),
         snapshot: Any = beam.DoFn.StateParam(SNAPSHOT),
         journal: Any = beam.DoFn.StateParam(JOURNAL),
+        journal_marks: Any = beam.DoFn.StateParam(JOURNAL_MARKS),
         journaled: Any = beam.DoFn.StateParam(JOURNALED),
         version_state: Any = beam.DoFn.StateParam(VERSION),
         next_flush: Any = beam.DoFn.StateParam(NEXT_FLUSH),
@@ -219,7 +185,8 @@ class _TrackStoriesFn(beam.DoFn):
         )
         rest = [a for a in items if self._flush_micros(a, window) > fired.micros]
 
-        tracker, version, replayed = self._restore(snapshot, journal, version_state)
+        marks = sorted((decode_mark(m) for m in marks_state.read()), key=mark_order)
+        tracker, version, replayed = self._restore(snapshot, journal, journal_marks, version_state)
         final = fired.micros >= window.max_timestamp().micros // 1000 * 1000
         if not final and not replayed and not tracker.defined(self._expected, due):
             # The watchlist's documents share this input and can come after the
@@ -229,31 +196,37 @@ class _TrackStoriesFn(beam.DoFn):
             next_flush.write(fired.micros + 1000)
             return
         self._cache.invalidate()
+        marks = tracker.add_feedback(marks)  # before the step's articles; new ones only
+        self._outputs.marks.inc(len(marks))
         events: list[Event] = [*replayed, *tracker.observe_all(due)]
         if final:
             events.extend(tracker.open_stories())
-        if due:
+        if due or marks:
             version += 1
             version_state.write(version)
-        pending = (journaled.read() or 0) + len(due)
+        pending = (journaled.read() or 0) + len(due) + len(marks)
         if final or pending >= self._compact_every:
             # A new snapshot holds this step too: no need to journal it first.
             snapshot.write(tracker.to_bytes())
             journal.clear()
+            journal_marks.clear()
             journaled.write(0)
-        elif due:
+        elif due or marks:
             for article in due:
-                journal.add(_pack(version, article))
+                journal.add(pack_article(version, article))
+            for mark in marks:
+                journal_marks.add(pack_mark(version, mark))
             journaled.write(pending)
-        state_out = self._persist(tracker, version, due, final)
+        state_out = self._persist(tracker, version, due, marks, final)
         self._cache.put(version, tracker)
 
         for event in events:
-            yield self._output(event)
+            yield self._outputs.output(event)
         if state_out is not None:
             yield beam.pvalue.TaggedOutput(STATE, state_out)
 
         buffer.clear()
+        marks_state.clear()
         next_flush.clear()
         for article in rest:
             buffer.add(article)
@@ -263,7 +236,7 @@ class _TrackStoriesFn(beam.DoFn):
             next_flush.write(target)
 
     def _restore(
-        self, snapshot: Any, journal: Any, version_state: Any
+        self, snapshot: Any, journal: Any, journal_marks: Any, version_state: Any
     ) -> tuple[StoryTracker, int, list[Event]]:
         """The tracker as state describes it, its version, and alerts to emit again."""
         version = version_state.read()
@@ -271,14 +244,8 @@ class _TrackStoriesFn(beam.DoFn):
         if cached is not None:
             return cached, version, []
         if version is not None:  # a new worker, or a retried bundle: rebuild from state
-            saved = snapshot.read()
-            tracker = self._tracker(saved)
-            steps: dict[int, list[EmbeddedArticle]] = {}
-            for entry in journal.read():
-                step, article = _unpack(entry)
-                steps.setdefault(step, []).append(article)
-            for step in sorted(steps):
-                tracker.observe_all(steps[step])
+            tracker = self._tracker(snapshot.read())
+            replay(tracker, journal.read(), journal_marks.read())
             return tracker, version, []
         if self._store is None:
             return StoryTracker(self._settings, self._threads, self._dim, self._feedback), 0, []
@@ -286,9 +253,10 @@ class _TrackStoriesFn(beam.DoFn):
         loaded = self._store.load()
         tracker = self._tracker(loaded.tracker)
         replayed: list[Event] = []
-        for _, articles in loaded.steps:
+        for step, articles in loaded.steps:
             # These steps' outputs may not have left before the crash: their
             # alerts go out again, with the same ids (files named by alert_id).
+            tracker.add_feedback(loaded.marks.get(step, ()))
             replayed += [e for e in tracker.observe_all(articles) if isinstance(e, Alert)]
         snapshot.write(tracker.to_bytes())
         version_state.write(loaded.last_seq)
@@ -307,38 +275,25 @@ class _TrackStoriesFn(beam.DoFn):
         return tracker
 
     def _persist(
-        self, tracker: StoryTracker, version: int, due: Sequence[EmbeddedArticle], final: bool
+        self,
+        tracker: StoryTracker,
+        version: int,
+        due: Sequence[EmbeddedArticle],
+        marks: Sequence[FeedbackMark],
+        final: bool,
     ) -> tuple[int, bytes] | None:
         """Writes the file state (streaming), or returns it for ``CommitState`` (batch)."""
         if self._store is None:
             return None
         if self._flush_every is None:  # batch: committed with the outputs, after them
             return (version, tracker.to_bytes()) if final else None
-        if due:
-            self._store.append(version, due)  # before this step's outputs leave
+        if due or marks:
+            self._store.append(version, due, marks)  # before this step's outputs leave
         now = self._clock()  # processing time, only to pace the snapshots
         if final or now - self._last_snapshot >= self._state_every:
             self._store.commit(tracker.to_bytes(), version)
             self._last_snapshot = now
         return None
-
-    def _output(self, event: Event) -> Any:
-        if isinstance(event, Assignment):
-            self._clustered.inc()
-            if event.action == "opened":
-                self._opened.inc()
-        elif isinstance(event, Duplicate):
-            self._duplicates.inc()
-        elif isinstance(event, Alert):
-            self._alerts.inc()
-        elif isinstance(event, ThreadRecord):
-            self._emergent.inc()
-        elif isinstance(event, DeadLetter):
-            count_dead_letter(event)
-        timestamp = event.event_time.timestamp() if not isinstance(event, DeadLetter) else None
-        value = event if timestamp is None else TimestampedValue(event, timestamp)
-        tag = _TAGS[type(event)]
-        return value if tag == ASSIGNMENTS else beam.pvalue.TaggedOutput(tag, value)
 
 
 class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
@@ -349,7 +304,8 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
     article. Outputs are tagged: ``assignments`` (main), ``duplicates``,
     ``alerts``, ``stories``, ``threads``, ``dead_letter``, and ``state``: in
     batch with a ``state_path``, the final ``(sequence, snapshot)`` for
-    ``CommitState``.
+    ``CommitState``. ``live_feedback``: verdicts that come while a streaming
+    job runs, applied from the step they reach.
     """
 
     def __init__(
@@ -362,8 +318,10 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         compact_every: int = COMPACT_EVERY,
         feedback: Sequence[FeedbackMark] = (),
         dim: int = 384,
+        live_feedback: beam.pvalue.PCollection[FeedbackMark] | None = None,
     ) -> None:
         super().__init__()
+        self._live_feedback = live_feedback
         self._settings = settings
         self._threads = tuple(threads)
         self._feedback = tuple(feedback)
@@ -375,11 +333,22 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
 
     def expand(self, articles: beam.pvalue.PCollection[EmbeddedArticle]) -> Any:
         register()  # the keyed articles' coder is looked up in Beam's registry
-        return (
+        inputs = [
             articles
+            | "AsTrackerInput"
+            >> beam.Map(lambda a: TrackerInput(article=a)).with_output_types(TrackerInput)
+        ]
+        if self._live_feedback is not None:
+            marks = self._live_feedback | "MarksAsTrackerInput" >> beam.Map(
+                lambda m: TrackerInput(mark=m)
+            ).with_output_types(TrackerInput)
+            inputs.append(marks | "MarksInGlobalWindow" >> beam.WindowInto(GlobalWindows()))
+        return (
+            inputs
+            | "ArticlesAndVerdicts" >> beam.Flatten()
             | "InGlobalWindow" >> beam.WindowInto(GlobalWindows())
             | "KeyByShard"
-            >> beam.Map(lambda a: (shard_key(a), a)).with_output_types(tuple[str, EmbeddedArticle])
+            >> beam.Map(lambda i: (shard_key(i), i)).with_output_types(tuple[str, TrackerInput])
             | "TrackStories"
             >> beam.ParDo(
                 _TrackStoriesFn(

@@ -1,7 +1,9 @@
 """The verdicts of the feedback file, by thread and story: what linking consults.
 
-Later lines win: marking a story relevant after not relevant undoes the
-first verdict. Pure lookups; ``ThreadBook`` applies them.
+Later marks win: marking a story relevant after not relevant undoes the
+first verdict. A mark equal to one already held (the same line read again
+at a restart, or both from the file and from the feedback topic) changes
+nothing. Pure lookups; ``transforms.clustering.verdicts`` applies them.
 """
 
 from collections.abc import Iterable
@@ -16,7 +18,20 @@ class FeedbackBook:
         self._verdict: dict[tuple[str, str], str] = {}
         self.muted_stories: set[str] = set()
         self.muted_threads: set[str] = set()
+        #: Every mark held, in the order it came: what a snapshot keeps.
+        self.marks: list[FeedbackMark] = []
+        self._held: set[FeedbackMark] = set()
+        self.add(marks)
+
+    def add(self, marks: Iterable[FeedbackMark]) -> list[FeedbackMark]:
+        """Takes the marks not held yet, in order; returns them."""
+        new: list[FeedbackMark] = []
         for mark in marks:
+            if mark in self._held:
+                continue
+            self._held.add(mark)
+            self.marks.append(mark)
+            new.append(mark)
             if mark.verdict == "mute":
                 if mark.story_id is None and mark.thread_id is not None:
                     self.muted_threads.add(mark.thread_id)
@@ -24,6 +39,7 @@ class FeedbackBook:
                     self.muted_stories.add(mark.story_id)
             elif mark.thread_id is not None and mark.story_id is not None:
                 self._verdict[(mark.thread_id, mark.story_id)] = mark.verdict
+        return new
 
     def __bool__(self) -> bool:
         return bool(self._verdict or self.muted_stories or self.muted_threads)
@@ -37,6 +53,14 @@ class FeedbackBook:
     def silenced(self, thread_id: str, story_id: str) -> bool:
         return thread_id in self.muted_threads or story_id in self.muted_stories
 
-    def verdicts(self) -> list[tuple[str, str, str]]:
-        """(thread, story, verdict), sorted: the order they are applied in at a start."""
-        return sorted((t, s, v) for (t, s), v in self._verdict.items())
+    def verdicts(self, marks: Iterable[FeedbackMark] | None = None) -> list[tuple[str, str, str]]:
+        """(thread, story, verdict) now, sorted: for every pair, or for the pairs of ``marks``."""
+        if marks is None:
+            pairs = set(self._verdict)
+        else:
+            pairs = {
+                (m.thread_id, m.story_id)
+                for m in marks
+                if m.thread_id is not None and m.story_id is not None and m.verdict != "mute"
+            }
+        return sorted((t, s, self._verdict[(t, s)]) for t, s in pairs if (t, s) in self._verdict)

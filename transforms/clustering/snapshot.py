@@ -18,6 +18,7 @@ import numpy as np
 from transforms.clustering.duplicates import DuplicateIndex
 from transforms.clustering.model import Story, Thread, ThreadStory
 from transforms.clustering.terms import TermStatistics
+from transforms.core.feedback import FeedbackMark
 
 STATE_VERSION = 2  # 2: every id ever seen (``seen``), for same_id at any age
 
@@ -42,6 +43,8 @@ class Snapshot:
     threads: Mapping[str, Thread]
     terms: TermStatistics
     duplicates: DuplicateIndex
+    #: The verdicts the tracker holds, in the order they came.
+    feedback: tuple[FeedbackMark, ...] = ()
 
 
 def _story(s: Story) -> dict[str, Any]:
@@ -93,6 +96,7 @@ def encode(snapshot: Snapshot) -> bytes:
         "terms": list(snapshot.terms.entries()),
         "dedup": list(snapshot.duplicates.entries()),
         "seen": snapshot.duplicates.encoded_seen(),
+        "feedback": [m.to_json() for m in snapshot.feedback],
     }
     return json.dumps(state, allow_nan=True).encode()
 
@@ -153,4 +157,6 @@ def decode(data: bytes) -> Snapshot:
         threads=threads,
         terms=TermStatistics.restore(state["terms"]),
         duplicates=DuplicateIndex.restore(state["dedup"], state["seen"]),
+        # Absent from snapshots written before verdicts were kept in them.
+        feedback=tuple(FeedbackMark.from_json(m) for m in state.get("feedback", [])),
     )

@@ -6,7 +6,7 @@ Why three parts:
   rarely. Rewriting it on every clustering step would make each step cost as
   much as the whole history (28 MB of JSON at 100,000 articles).
 * **Journal** (``<state>.journal/``): one small file per streaming step with
-  the articles that step processed, in order. A step costs what it adds;
+  the feedback marks and the articles that step processed, in order. A step costs what it adds;
   replaying the journal over the snapshot rebuilds the tracker exactly,
   because the tracker is deterministic in its input order.
 * **Outbox** (in the snapshot's header): a batch run writes its outputs into
@@ -26,18 +26,21 @@ import dataclasses
 import json
 import os
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.core.atomic import read_bytes, replace_bytes
 from transforms.core.coders import EmbeddedArticleCoder
+from transforms.core.feedback import FeedbackMark
 from transforms.core.records import EmbeddedArticle
 
 FORMAT = "threadwatch-state"
 VERSION = 2
 _LENGTH = struct.Struct(">I")
-_JOURNAL_MAGIC = b"TWJ1"
+_JOURNAL_MAGIC = b"TWJ1"  # articles only (written before feedback could come in a step)
+#: Then the step's feedback marks (a length and a JSON list), then the articles.
+_JOURNAL_MAGIC_MARKS = b"TWJ2"
 
 
 class StateError(ValueError):
@@ -65,6 +68,8 @@ class Loaded:
     seq: int
     steps: tuple[tuple[int, tuple[EmbeddedArticle, ...]], ...]
     outbox: Outbox | None
+    #: The feedback marks of those steps that had any, by step: applied first.
+    marks: Mapping[int, tuple[FeedbackMark, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def last_seq(self) -> int:
@@ -92,15 +97,15 @@ class StateStore:
         outbox: Outbox | None = None
         if data is not None:
             tracker, seq, outbox = self._parse_snapshot(data)
-        steps = tuple(
-            (step, self._read_step(path)) for step, path in self._journal_files() if step > seq
-        )
+        read = [(step, self._read_step(path)) for step, path in self._journal_files() if step > seq]
         expected = seq + 1
-        for step, _ in steps:
+        for step, _ in read:
             if step != expected:
                 raise StateError(self.journal, f"is incomplete: step {expected} is missing")
             expected += 1
-        return Loaded(tracker, seq, steps, outbox)
+        steps = tuple((step, articles) for step, (articles, _) in read)
+        marks = {step: step_marks for step, (_, step_marks) in read if step_marks}
+        return Loaded(tracker, seq, steps, outbox, marks)
 
     def peek(self) -> tuple[int, Outbox | None]:
         """The last step's sequence number and the pending outbox, without decoding the state.
@@ -166,14 +171,23 @@ class StateStore:
                 continue
         return sorted(found)
 
-    def _read_step(self, path: str) -> tuple[EmbeddedArticle, ...]:
+    def _read_step(self, path: str) -> tuple[tuple[EmbeddedArticle, ...], tuple[FeedbackMark, ...]]:
         data = read_bytes(path) or b""
-        if not data.startswith(_JOURNAL_MAGIC):
+        magic = data[: len(_JOURNAL_MAGIC)]
+        if magic not in (_JOURNAL_MAGIC, _JOURNAL_MAGIC_MARKS):
             raise StateError(path, "is corrupt: not a journal step")
         coder = EmbeddedArticleCoder()
         articles: list[EmbeddedArticle] = []
+        marks: list[FeedbackMark] = []
         at = len(_JOURNAL_MAGIC)
         try:
+            if magic == _JOURNAL_MAGIC_MARKS:
+                (size,) = _LENGTH.unpack_from(data, at)
+                at += _LENGTH.size
+                if at + size > len(data):
+                    raise StateError(path, "is truncated: a journal step cut short")
+                marks = [FeedbackMark.from_json(m) for m in json.loads(data[at : at + size])]
+                at += size
             while at < len(data):
                 (size,) = _LENGTH.unpack_from(data, at)
                 at += _LENGTH.size
@@ -185,14 +199,22 @@ class StateStore:
             if isinstance(exc, StateError):
                 raise
             raise StateError(path, f"is corrupt: unreadable journal step ({exc})") from None
-        return tuple(articles)
+        return tuple(articles), tuple(marks)
 
     # -------------------------------------------------------------- writing
 
-    def append(self, seq: int, articles: Sequence[EmbeddedArticle]) -> None:
-        """Writes one step's articles; costs what the step adds, not the history."""
+    def append(
+        self,
+        seq: int,
+        articles: Sequence[EmbeddedArticle],
+        marks: Sequence[FeedbackMark] = (),
+    ) -> None:
+        """Writes one step's marks and articles; costs what the step adds, not the history."""
         coder = EmbeddedArticleCoder()
         parts = [_JOURNAL_MAGIC]
+        if marks:
+            listed = json.dumps([m.to_json() for m in marks], sort_keys=True).encode()
+            parts = [_JOURNAL_MAGIC_MARKS, _LENGTH.pack(len(listed)), listed]
         for article in articles:
             encoded = coder.encode(article)
             parts += [_LENGTH.pack(len(encoded)), encoded]

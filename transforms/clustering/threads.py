@@ -122,35 +122,6 @@ class ThreadBook:
                 if remembered.centroid is not None:
                     self.remembered.put(row(thread.id, story_id), remembered.centroid)
 
-    def apply_feedback(self, stories: Mapping[str, Story]) -> None:
-        """Verdicts on stories a restored state already holds (decided in an earlier run).
-
-        A story marked not relevant leaves its thread's memory and becomes a
-        negative example; one marked relevant becomes a positive example.
-        Verdicts on stories not seen yet apply when they open (``link``).
-        """
-        for thread_id, story_id, verdict in self.feedback.verdicts():
-            thread = self.threads.get(thread_id)
-            if thread is None:
-                continue
-            live = stories.get(story_id)
-            remembered = thread.stories.get(story_id)
-            if live is not None:
-                centroid: np.ndarray | None = live.centroid()
-            else:
-                centroid = remembered.centroid if remembered is not None else None
-            if centroid is None:
-                continue
-            if verdict == "relevant":
-                thread.documents[feedback_key(story_id)] = centroid
-                continue
-            thread.negatives[feedback_key(story_id)] = centroid
-            if remembered is not None:
-                del thread.stories[story_id]
-                self.remembered.discard(row(thread_id, story_id))
-            if live is not None and live.thread_id == thread_id:
-                live.thread_id = None
-
     def story_closed(self, story: Story) -> None:
         """Freezes a closing story's centroid in its thread's memory."""
         if story.thread_id in self.threads:

@@ -45,6 +45,7 @@ from transforms.clustering.snapshot import STATE_VERSION, Snapshot, decode, enco
 from transforms.clustering.story_index import StoryIndex
 from transforms.clustering.terms import TermStatistics, cosine
 from transforms.clustering.threads import ThreadBook
+from transforms.clustering.verdicts import apply_verdicts
 from transforms.core.feedback import FeedbackMark
 from transforms.core.records import EmbeddedArticle, Event, StoryRecord
 from transforms.core.settings import ClusteringSettings, ThreadSpec
@@ -97,6 +98,17 @@ class StoryTracker:
         self.book.ensure(specs)
 
     # ------------------------------------------------------------------ entry points
+
+    def add_feedback(self, marks: Iterable[FeedbackMark]) -> list[FeedbackMark]:
+        """Takes verdicts that came while running (a streaming step's marks).
+
+        They apply from now on, to the stories already held too, exactly as a
+        restart with them in the feedback file would apply them. Returns the
+        marks that were new; one already held changes nothing.
+        """
+        new = self.book.feedback.add(marks)
+        apply_verdicts(self.book, self.stories, new)
+        return new
 
     def observe_all(self, articles: Iterable[EmbeddedArticle]) -> list[Event]:
         """Observes articles in tracker order, whatever order they were given in."""
@@ -305,7 +317,15 @@ class StoryTracker:
     def to_bytes(self) -> bytes:
         """A versioned, self-describing snapshot (``transforms.clustering.snapshot``)."""
         return encode(
-            Snapshot(self.dim, self.clock, self.stories, self.threads, self.terms, self.duplicates)
+            Snapshot(
+                self.dim,
+                self.clock,
+                self.stories,
+                self.threads,
+                self.terms,
+                self.duplicates,
+                tuple(self.book.feedback.marks),
+            )
         )
 
     @classmethod
@@ -317,7 +337,7 @@ class StoryTracker:
         feedback: Iterable[FeedbackMark] = (),
     ) -> "StoryTracker":
         snapshot = decode(data)
-        tracker = cls(settings, (), dim=snapshot.dim, feedback=feedback)
+        tracker = cls(settings, (), dim=snapshot.dim, feedback=snapshot.feedback)
         tracker.clock = snapshot.clock
         for story in snapshot.stories.values():
             tracker._restore_story(story)
@@ -325,7 +345,9 @@ class StoryTracker:
         tracker.duplicates = snapshot.duplicates
         tracker.terms = snapshot.terms
         tracker.ensure_threads(threads)
-        tracker.book.apply_feedback(tracker.stories)
+        # Marks the snapshot holds were applied when they came; only new lines
+        # of the feedback file apply now (to stories of earlier runs too).
+        tracker.add_feedback(feedback)
         return tracker
 
     def defined(self, expected: frozenset[str], arriving: Iterable[EmbeddedArticle]) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from apache_beam import coders
 
+from transforms.core.feedback import FeedbackMark, TrackerInput
 from transforms.core.records import EmbeddedArticle, Features
 
 _HEADER = struct.Struct(">I")
@@ -86,3 +87,37 @@ class EmbeddedArticleCoder(coders.Coder):
 
     def to_type_hint(self) -> type:
         return EmbeddedArticle
+
+
+def encode_mark(mark: FeedbackMark) -> bytes:
+    """A verdict as sorted JSON: equal marks give equal bytes."""
+    return json.dumps(mark.to_json(), sort_keys=True, ensure_ascii=False).encode()
+
+
+def decode_mark(data: bytes) -> FeedbackMark:
+    return FeedbackMark.from_json(json.loads(data))
+
+
+class TrackerInputCoder(coders.Coder):
+    """An article (tag ``a``, ``EmbeddedArticleCoder``) or a verdict (tag ``m``, JSON)."""
+
+    def __init__(self) -> None:
+        self._articles = EmbeddedArticleCoder()
+
+    def encode(self, value: TrackerInput) -> bytes:
+        if value.article is not None:
+            return b"a" + self._articles.encode(value.article)
+        if value.mark is None:
+            raise ValueError("a tracker input holds an article or a mark")
+        return b"m" + encode_mark(value.mark)
+
+    def decode(self, encoded: bytes) -> TrackerInput:
+        if encoded[:1] == b"a":
+            return TrackerInput(article=self._articles.decode(encoded[1:]))
+        return TrackerInput(mark=decode_mark(encoded[1:]))
+
+    def is_deterministic(self) -> bool:
+        return True
+
+    def to_type_hint(self) -> type:
+        return TrackerInput

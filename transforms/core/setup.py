@@ -14,7 +14,8 @@ import os
 
 from apache_beam.coders.typecoders import registry
 
-from transforms.core.coders import EmbeddedArticleCoder
+from transforms.core.coders import EmbeddedArticleCoder, TrackerInputCoder
+from transforms.core.feedback import TrackerInput
 from transforms.core.records import EmbeddedArticle
 
 #: The packaged model must never be fetched from a hub: these make the
@@ -25,6 +26,7 @@ OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_
 def register() -> None:
     """Registers threadwatch's coders with Beam (idempotent)."""
     registry.register_coder(EmbeddedArticle, EmbeddedArticleCoder)
+    registry.register_coder(TrackerInput, TrackerInputCoder)
 
 
 def offline_model_hub() -> None:

@@ -11,7 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.tracker_support import article, near
 from tests.transforms.clustering.test_streaming import PROTOTYPE, SETTINGS, THREAD, at, ts
-from transforms.clustering import cluster
+from transforms.clustering import journal
 from transforms.clustering.cluster import ClusterStories
 from transforms.clustering.state_store import StateStore
 from transforms.clustering.tracker import alert_id_for, order_key, story_id_for
@@ -62,7 +62,7 @@ def test_a_tracker_rebuilt_from_beam_state_at_every_step_decides_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No cached tracker (a new worker at every firing) and a snapshot every item."""
-    monkeypatch.setattr(cluster._TrackerCache, "get", lambda self, version: None)
+    monkeypatch.setattr(journal.TrackerCache, "get", lambda self, version: None)
     _check(_run(_stream(*STEPS), compact_every=1), EXPECTED_ALERTS, EXPECTED_ASSIGNMENTS)
     _check(_run(_stream(*STEPS), compact_every=10**6), EXPECTED_ALERTS, EXPECTED_ASSIGNMENTS)
 
