@@ -22,7 +22,7 @@ import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler
 from apache_beam.transforms.window import TimestampedValue
 
-from pipeline.config.feedback import load_feedback
+from pipeline.config.feedback import load_feedback, parse_feedback
 from pipeline.config.feeds import load_feeds
 from pipeline.config.settings import load_settings, load_threads
 from pipeline.options import DEFAULT_FEEDBACK, ThreadwatchOptions, project_path
@@ -50,6 +50,7 @@ from transforms.sinks.progress import TapProgress
 from transforms.sinks.pubsub import PublishAlerts
 from transforms.sinks.webhook import FORMATS, WebhookPolicy
 from transforms.sources.feed_types import FeedList
+from transforms.sources.feedback_messages import ReadFeedbackMessages
 from transforms.sources.pubsub import ReadArticleMessages
 from transforms.sources.read_feeds import ReadFeeds
 from transforms.sources.read_folder import ReadFolder, file_uri
@@ -83,6 +84,8 @@ class Job:
     webhook: WebhookPolicy | None = None
     #: The analyst's verdicts on earlier alerts (``--feedback``).
     feedback: tuple[FeedbackMark, ...] = ()
+    #: Verdicts that come while a streaming job runs (``--feedback_subscription``).
+    feedback_subscription: str | None = None
 
     @classmethod
     def from_options(cls, options: beam.options.pipeline_options.PipelineOptions) -> "Job":
@@ -108,6 +111,7 @@ class Job:
             feedback=tuple(
                 load_feedback(tw.feedback, required=tw.feedback != project_path(DEFAULT_FEEDBACK))
             ),
+            feedback_subscription=tw.feedback_subscription or None,
         )
 
 
@@ -253,6 +257,13 @@ def build_graph(
         | "EmbedArticles" >> EmbedArticles(handler or make_handler(job.settings.embedding))
     )
     dead.append(embedded["dead_letter"])
+    live_feedback = None
+    if job.feedback_subscription:
+        verdicts = pipeline | "ReadFeedbackMessages" >> ReadFeedbackMessages(
+            job.feedback_subscription, parse_feedback
+        )
+        live_feedback = verdicts["main"]
+        dead.append(verdicts["dead_letter"])
     events = embedded["main"] | "ClusterStories" >> ClusterStories(
         job.settings.clustering,
         job.threads,
@@ -261,6 +272,7 @@ def build_graph(
         job.state_every_seconds,
         feedback=job.feedback,
         dim=embedding_dim(job.settings.embedding),
+        live_feedback=live_feedback,
     )
     dead.append(events["dead_letter"])
     dead_letters = dead | "AllDeadLetters" >> beam.Flatten()

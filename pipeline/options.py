@@ -104,6 +104,15 @@ class ThreadwatchOptions(PipelineOptions):
             ".jsonl line), projects/P/subscriptions/S. Read beside --source. Default: none.",
         )
         group.add_argument(
+            "--feedback_subscription",
+            default=None,
+            help="Pub/Sub subscription of verdicts (lines of the feedback file, published by "
+            "'threadwatch feedback --topic' or 'threadwatch watch --feedback'), "
+            "projects/P/subscriptions/S. With --streaming: each applies from the job's next "
+            "step on, without a restart; keep the same lines in --feedback for later runs. "
+            "Default: none.",
+        )
+        group.add_argument(
             "--alert_topic",
             default=None,
             help="Pub/Sub topic to publish alerts to, projects/P/topics/T (JSON, with "

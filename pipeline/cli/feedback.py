@@ -8,6 +8,7 @@ from typing import Any
 
 from pipeline.cli.common import EXIT_OK, UsageError
 from pipeline.options import DEFAULT_FEEDBACK, project_path
+from transforms.core.errors import ThreadwatchError
 from transforms.core.feedback import FeedbackMark
 
 NAME = "feedback"
@@ -36,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
         default=project_path(DEFAULT_FEEDBACK),
         help="the feedback file to append to (default: %(default)s)",
     )
+    parser.add_argument(
+        "--topic",
+        default=None,
+        help="also publish the line to this Pub/Sub topic (projects/P/topics/T), which a "
+        "running streaming job reads with --feedback_subscription: it applies from the "
+        "job's next step, without a restart. Uses PUBSUB_EMULATOR_HOST when set.",
+    )
     return parser
 
 
@@ -59,20 +67,63 @@ def main(argv: Sequence[str]) -> int:
     else:
         mark = FeedbackMark("mute", args.thread, args.story, note=args.note)
     line = append_feedback(args.file, mark)
-    print(f"{args.file}: {json.dumps(line, ensure_ascii=False, sort_keys=True)}")
+    text = json.dumps(line, ensure_ascii=False, sort_keys=True)
+    print(f"{args.file}: {text}")
+    if args.topic:
+        publish_verdict(args.topic, text.encode())
+        print(f"{args.topic}: published")
     return EXIT_OK
 
 
-def find_alert(output: str, alert_id: str) -> dict[str, Any]:
-    """The alert ``alert_id`` of a run's ``alerts.jsonl``; a usage error when it is not there."""
-    path = os.path.join(output, "alerts.jsonl")
+def publish_verdict(topic: str, data: bytes) -> None:
+    """Publishes one line, with the edge processes' retries; a failure is an error (exit 1).
+
+    The line is in the file already: the next start applies it even if the
+    running job never got it.
+    """
+    from google.cloud import pubsub_v1
+
+    from pipeline.edge.publish_retry import Backoff, PublishFailed, publish_with_retry
+
+    publisher = pubsub_v1.PublisherClient()
     try:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                if line.strip():
-                    alert: dict[str, Any] = json.loads(line)
-                    if alert.get("alert_id") == alert_id:
-                        return alert
-    except OSError as exc:
-        raise UsageError(f"cannot read the alerts of {output!r}: {exc.strerror}") from None
-    raise UsageError(f"no alert {alert_id!r} in {path}")
+        publish_with_retry(
+            lambda d: publisher.publish(topic, d).result(timeout=60), data, Backoff()
+        )
+    except PublishFailed as failure:
+        raise ThreadwatchError(
+            f"the verdict is in the feedback file but was not published to {topic}: {failure}"
+            " (a restart of the job applies it; or publish the file with 'threadwatch watch "
+            "--feedback')"
+        ) from None
+
+
+def find_alert(output: str, alert_id: str) -> dict[str, Any]:
+    """The alert ``alert_id`` of a run's outputs; a usage error when it is not there.
+
+    A batch run writes ``alerts.jsonl``; a streaming job writes a folder of
+    pane files, ``alerts/*.jsonl``: both are looked in.
+    """
+    files = [os.path.join(output, "alerts.jsonl")]
+    panes = os.path.join(output, "alerts")
+    if os.path.isdir(panes):
+        files += sorted(os.path.join(panes, n) for n in os.listdir(panes) if n.endswith(".jsonl"))
+    readable = False
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                readable = True
+                for line in handle:
+                    if line.strip():
+                        alert: dict[str, Any] = json.loads(line)
+                        if alert.get("alert_id") == alert_id:
+                            return alert
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise UsageError(f"cannot read the alerts of {output!r}: {exc.strerror}") from None
+    if not readable:
+        raise UsageError(
+            f"cannot read the alerts of {output!r}: no alerts.jsonl and no alerts/ pane files"
+        )
+    raise UsageError(f"no alert {alert_id!r} in {output} (alerts.jsonl, alerts/*.jsonl)")

@@ -50,7 +50,13 @@ def check_streaming_sources(options: PipelineOptions) -> None:
     are read, and writes none of its pane files (measured), so it is refused.
     """
     tw = options.view_as(ThreadwatchOptions)
-    if not options.view_as(StandardOptions).streaming or tw.input_subscription:
+    streaming = options.view_as(StandardOptions).streaming
+    if tw.feedback_subscription and not streaming:
+        raise UsageError(
+            "--feedback_subscription needs --streaming: a batch run reads its verdicts "
+            "from --feedback at start (threadwatch feedback appends them there)"
+        )
+    if not streaming or tw.input_subscription:
         return
     if tw.feeds:
         raise UsageError(

@@ -18,6 +18,12 @@ def main(argv: Sequence[str]) -> int:
     )
     parser.add_argument("--folder", required=True)
     parser.add_argument("--topic", required=True, help="projects/P/topics/T")
+    parser.add_argument(
+        "--feedback",
+        action="store_true",
+        help="the folder holds feedback files (.jsonl, config/feedback.jsonl format): publish "
+        "each line to the topic a streaming job reads with --feedback_subscription",
+    )
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between scans")
     parser.add_argument(
         "--state", default=None, help="file remembering what was published (survives restarts)"
@@ -35,6 +41,7 @@ def main(argv: Sequence[str]) -> int:
         Path(args.folder),
         lambda data: publisher.publish(args.topic, data).result(timeout=60),
         Path(args.state) if args.state else None,
+        feedback=args.feedback,
     )
     stop = threading.Event()
     try:

@@ -1,5 +1,11 @@
 """``threadwatch watch``: a folder's new and changed files, published as article messages.
 
+With ``feedback``, the folder holds feedback files instead (``.jsonl``, the
+``config/feedback.jsonl`` format: a download from the HTML report, say),
+and each line is published as is to a streaming job's feedback topic
+(``--feedback_subscription``); the job checks each line as it checks the
+file, and a line it refuses is a dead letter there.
+
 Beam's own folder watching (``MatchContinuously``) is a splittable DoFn that
 the local streaming runner cannot run, so locally a folder is watched at the
 edge instead: this loop lists the folder every few seconds and publishes each
@@ -81,6 +87,11 @@ def message_for(doc: RawDocument) -> dict[str, Any]:
     return message
 
 
+def feedback_lines(data: bytes) -> list[bytes]:
+    """The non-blank lines of a feedback file, each one message (checked by the job)."""
+    return [line.strip() for line in data.splitlines() if line.strip()]
+
+
 @dataclasses.dataclass
 class WatchReport:
     """What one pass did: items published, and the files left for the next pass."""
@@ -104,6 +115,8 @@ class FolderWatcher:
     sleep: Callable[[float], None] = time.sleep
     #: Files larger than this are refused unread (``extraction.max_bytes``).
     max_bytes: int = ExtractionSettings().max_bytes
+    #: Publish each line of ``.jsonl`` files as a verdict, not articles.
+    feedback: bool = False
 
     def __post_init__(self) -> None:
         self._seen: dict[str, Signature] = {}
@@ -126,7 +139,9 @@ class FolderWatcher:
         """One pass over the folder, and what became of each changed file."""
         report = WatchReport()
         current = scan(self.folder)
-        manifest = load_folder_manifest(str(self.folder))
+        if self.feedback:
+            current = {n: sig for n, sig in current.items() if n.lower().endswith(".jsonl")}
+        manifest = {} if self.feedback else load_folder_manifest(str(self.folder))
         for name in changed(self._seen, current):
             if report.publish_failures:  # Pub/Sub is failing: the rest wait a pass
                 report.not_published.append(name)
@@ -146,7 +161,11 @@ class FolderWatcher:
             signature = current[name]
             part = self._partial.get(name)
             done = part[1] if part is not None and part[0] == signature else 0
-            items = split_file(name, file_uri(str(path)), data, mtime, manifest.get(name))
+            items: Iterable[bytes | RawDocument | DeadLetter] = (
+                feedback_lines(data)
+                if self.feedback
+                else split_file(name, file_uri(str(path)), data, mtime, manifest.get(name))
+            )
             if self._publish_file(name, signature, items, done, report):
                 self._partial.pop(name, None)
                 self._seen[name] = signature
@@ -159,7 +178,7 @@ class FolderWatcher:
         self,
         name: str,
         signature: Signature,
-        items: Iterable[RawDocument | DeadLetter],
+        items: Iterable[bytes | RawDocument | DeadLetter],
         done: int,
         report: WatchReport,
     ) -> bool:
@@ -170,7 +189,11 @@ class FolderWatcher:
             if isinstance(item, DeadLetter):
                 self.log(f"not published: {item.item}: {item.reason}: {item.detail}")
             else:
-                data = json.dumps(message_for(item), ensure_ascii=False).encode()
+                data = (
+                    item
+                    if isinstance(item, bytes)
+                    else json.dumps(message_for(item), ensure_ascii=False).encode()
+                )
                 try:
                     publish_with_retry(self.publish, data, self.backoff, self.sleep, self.log)
                 except PublishFailed as failure:
@@ -195,7 +218,8 @@ class FolderWatcher:
         while not stop.is_set():
             report = self.poll_report()
             if report.published:
-                self.log(f"published {report.published} article message(s) from {self.folder}")
+                kind = "verdict" if self.feedback else "article message"
+                self.log(f"published {report.published} {kind}(s) from {self.folder}")
             if report.not_published:
                 self.log(f"{len(report.not_published)} file(s) left for the next pass")
             stop.wait(interval_seconds)

@@ -1,6 +1,7 @@
 """Streaming through the real Pub/Sub emulator: articles in, alerts out."""
 
 import dataclasses
+import datetime as dt
 import json
 import random
 import time
@@ -13,8 +14,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipeline.graph import build
 from tests import golden
 from tests.pubsub_emulator import PROJECT
-from tests.support import CachedModelHandler, folder_documents, make_job
+from tests.support import REPO, CachedModelHandler, folder_documents, make_job
 from transforms.core.records import RawDocument
+
+#: A later Putin–Pezeshkian meeting: a look-alike of the seeds' October 2024 story.
+REPEAT = REPO / "tests" / "fixtures" / "feedback" / "repeat_meeting.txt"
+REPEAT_PUBLISHED = dt.datetime(2025, 6, 12, tzinfo=dt.UTC)
 
 
 def topics(prefix: str = "") -> tuple[Any, Any, dict[str, str]]:
@@ -48,7 +53,11 @@ def publish_documents(publisher: Any, topic: str, documents: list[RawDocument]) 
 
 
 def start_job(
-    output: Path, names: dict[str, str], handler: CachedModelHandler, alert_topic: str | None = None
+    output: Path,
+    names: dict[str, str],
+    handler: CachedModelHandler,
+    alert_topic: str | None = None,
+    **job_fields: Any,
 ) -> Any:
     """The streaming job of `threadwatch run --streaming`, reading the article subscription."""
     job = dataclasses.replace(
@@ -58,6 +67,7 @@ def start_job(
         pane_seconds=1.0,
         input_subscription=names["articles_sub"],
         alert_topic=alert_topic,
+        **job_fields,
     )
     options = PipelineOptions(["--runner=BundleBasedDirectRunner"])
     options.view_as(StandardOptions).streaming = True
@@ -153,3 +163,93 @@ def test_watched_folder_file_copied_in_raises_its_alert(
     assert [a["article"]["id"] for a in written] == ["002_dc85ee8fd00bc9d9.txt"]
     assert written[0]["alert_id"] == golden.load("seeds")["alerts"][0]["alert_id"]
     assert watcher.poll() == 0  # already published: a restarted watcher publishes nothing
+
+
+def pull_alerts(subscriber: Any, subscription: str, until: int, seconds: float) -> list[Any]:
+    """Alert bodies pulled (and acknowledged) until ``until`` came or ``seconds`` passed."""
+    bodies: list[Any] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and len(bodies) < until:
+        response = subscriber.pull(subscription=subscription, max_messages=10, timeout=5)
+        bodies.extend(json.loads(m.message.data) for m in response.received_messages)
+        if response.received_messages:
+            subscriber.acknowledge(
+                subscription=subscription, ack_ids=[m.ack_id for m in response.received_messages]
+            )
+    return bodies
+
+
+def test_a_verdict_published_while_the_job_runs_removes_the_repeat_near_miss(
+    pubsub: str, tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
+) -> None:
+    """``threadwatch feedback --topic`` on a running job: no restart, the next look-alike refused.
+
+    The repeat (a later Putin–Pezeshkian meeting, written for this test)
+    alerts without the verdict: ``test_feedback_cli`` shows it in batch.
+    """
+    from pipeline.cli.feedback import main as feedback
+    from transforms.clustering.state_store import StateStore
+
+    publisher, subscriber, names = topics("live-")
+    names["feedback"] = publisher.topic_path(PROJECT, "live-feedback")
+    names["feedback_sub"] = subscriber.subscription_path(PROJECT, "live-feedback-job")
+    publisher.create_topic(name=names["feedback"])
+    subscriber.create_subscription(name=names["feedback_sub"], topic=names["feedback"])
+    publish_documents(publisher, names["articles"], folder_documents(seeds_dir))
+    state = tmp_path / "state.json"
+    out = tmp_path / "out"
+    result = start_job(
+        out,
+        names,
+        model_handler,
+        alert_topic=names["alerts"],
+        feedback_subscription=names["feedback_sub"],
+        state_path=str(state),
+        state_every_seconds=10**9,  # every step stays in the journal, to be looked at
+    )
+    try:
+        first = pull_alerts(subscriber, names["alerts_sub"], until=2, seconds=180)
+        assert sorted(a["alert_id"] for a in first) == sorted(
+            a["alert_id"] for a in golden.load("seeds")["alerts"]
+        )
+        meeting = next(a for a in first if a["article"]["id"].startswith("000_"))
+        deadline = time.monotonic() + 60
+        while not list(out.glob("alerts/*.jsonl")) and time.monotonic() < deadline:
+            time.sleep(0.5)  # the pane files the analyst's command reads
+        code = feedback(
+            [
+                "--alert",
+                meeting["alert_id"],
+                "not-relevant",
+                "--note",
+                "a meeting, not the treaty",
+                "--output",
+                str(out),
+                "--file",
+                str(tmp_path / "feedback.jsonl"),
+                "--topic",
+                names["feedback"],
+            ]
+        )
+        assert code == 0
+        marks: list[Any] = []
+        while not marks and time.monotonic() < deadline + 60:
+            time.sleep(0.5)  # applied: its step is journaled before its outputs leave
+            marks = [m for ms in StateStore(str(state)).load().marks.values() for m in ms]
+        assert [(m.verdict, m.story_id) for m in marks] == [
+            ("not-relevant", meeting["story"]["id"])
+        ]
+        repeat = folder_documents(REPEAT.parent, [REPEAT.name])[0]
+        meta = dataclasses.replace(repeat.meta, published=REPEAT_PUBLISHED)
+        repeat = dataclasses.replace(repeat, meta=meta)
+        publish_documents(publisher, names["articles"], [repeat])
+        decided = False
+        while not decided and time.monotonic() < deadline + 120:
+            time.sleep(0.5)
+            steps = StateStore(str(state)).load().steps
+            decided = any(a.id == repeat.item_id for _, articles in steps for a in articles)
+        assert decided
+        later = pull_alerts(subscriber, names["alerts_sub"], until=1, seconds=15)
+    finally:
+        result.cancel()
+    assert later == []  # the repeat was clustered, and raised no alert

@@ -191,9 +191,12 @@ class _TrackStoriesFn(beam.DoFn):
         if not final and not replayed and not tracker.defined(self._expected, due):
             # The watchlist's documents share this input and can come after the
             # first articles (streaming): decide no article before its threads
-            # are defined. The articles wait in the buffer; look again soon.
-            flush.set(Timestamp(micros=fired.micros + 1000))
-            next_flush.write(fired.micros + 1000)
+            # are defined. The articles wait in the buffer, and the next element
+            # to arrive (the missing documents among them) sets the timer again.
+            # (Not a timer a moment later: with the watermark far past the
+            # articles it would fire at once, again and again, and starve the
+            # input the documents come on.)
+            next_flush.clear()
             return
         self._cache.invalidate()
         marks = tracker.add_feedback(marks)  # before the step's articles; new ones only
@@ -343,9 +346,9 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
                 lambda m: TrackerInput(mark=m)
             ).with_output_types(TrackerInput)
             inputs.append(marks | "MarksInGlobalWindow" >> beam.WindowInto(GlobalWindows()))
+        merged = inputs[0] if len(inputs) == 1 else inputs | "ArticlesAndVerdicts" >> beam.Flatten()
         return (
-            inputs
-            | "ArticlesAndVerdicts" >> beam.Flatten()
+            merged
             | "InGlobalWindow" >> beam.WindowInto(GlobalWindows())
             | "KeyByShard"
             >> beam.Map(lambda i: (shard_key(i), i)).with_output_types(tuple[str, TrackerInput])
