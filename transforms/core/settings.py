@@ -109,7 +109,7 @@ class ClusteringSettings:
     #: language, so one event in two languages comes closer. Off by default.
     language_centring: bool = False
     #: Centring applies to a language once this many of its articles came.
-    language_centring_min_count: int = 10
+    language_centring_min_count: int = 5
     #: Half-life (event time, days) of an article's weight in its language's
     #: mean; 0: every earlier article weighs the same.
     language_centring_half_life_days: float = 0.0
