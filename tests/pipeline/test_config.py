@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config.settings import ThreadEntry, load_settings, load_threads
-from tests.support import SETTINGS, THREADS
+from tests.support import MULTILINGUAL_SETTINGS, SETTINGS, THREADS
 from transforms.core.errors import ConfigError
 from transforms.core.settings import ExtractionSettings, SettingError, ThreadSpec
 
@@ -240,3 +240,17 @@ def test_exemplar_paths_are_relative_to_the_watchlist(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot be read"):
         load_threads(str(tmp_path / "nope.yaml"))
+
+
+def test_language_centring_is_on_in_the_multilingual_settings_only() -> None:
+    assert not load_settings(str(SETTINGS)).clustering.language_centring
+    multilingual = load_settings(str(MULTILINGUAL_SETTINGS)).clustering
+    assert multilingual.language_centring
+    assert multilingual.language_centring_min_count == 5
+
+
+def test_language_centring_min_count_must_be_positive(tmp_path: Path) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text("version: 1\nclustering:\n  language_centring_min_count: 0\n")
+    with pytest.raises(ConfigError, match="language_centring_min_count"):
+        load_settings(str(path))

@@ -45,6 +45,9 @@ class Snapshot:
     duplicates: DuplicateIndex
     #: The verdicts the tracker holds, in the order they came.
     feedback: tuple[FeedbackMark, ...] = ()
+    #: Per-language vector sums (``centring.LanguageCentring.entries``); a
+    #: snapshot without them (centring off, or written before) has none.
+    centring: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def _story(s: Story) -> dict[str, Any]:
@@ -98,6 +101,8 @@ def encode(snapshot: Snapshot) -> bytes:
         "seen": snapshot.duplicates.encoded_seen(),
         "feedback": [m.to_json() for m in snapshot.feedback],
     }
+    if snapshot.centring:  # optional: absent, the state is byte for byte as before
+        state["centring"] = list(snapshot.centring)
     return json.dumps(state, allow_nan=True).encode()
 
 
@@ -159,4 +164,5 @@ def decode(data: bytes) -> Snapshot:
         duplicates=DuplicateIndex.restore(state["dedup"], state["seen"]),
         # Absent from snapshots written before verdicts were kept in them.
         feedback=tuple(FeedbackMark.from_json(m) for m in state.get("feedback", [])),
+        centring=list(state.get("centring", [])),
     )

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from transforms.clustering import events
+from transforms.clustering.centring import LanguageCentring
 from transforms.clustering.duplicates import DuplicateIndex
 from transforms.clustering.feedback import FeedbackBook
 from transforms.clustering.model import (
@@ -82,6 +83,9 @@ class StoryTracker:
         self.ensure_threads(threads)
         self.duplicates = DuplicateIndex()
         self.terms = TermStatistics()
+        self.centring = LanguageCentring(
+            settings.language_centring_min_count, settings.language_centring_half_life_days
+        )
 
     @property
     def threads(self) -> dict[str, Thread]:
@@ -131,9 +135,10 @@ class StoryTracker:
         if duplicate is not None:
             return [*found, duplicate]
         self.duplicates.remember(article)
-        vector = unit(article.vector.astype(np.float64))
+        vector = self._vector(article)
         match = self._best_story(article, vector)
         self.terms.count(article)
+        self._count_language(article)
         if match is not None:
             story = self.stories[match[0]]
             self._join(story, article, vector)
@@ -171,6 +176,19 @@ class StoryTracker:
         """Schedules the story's closing at its current last article + the horizon."""
         horizon = self.settings.story_horizon_days * DAY
         heapq.heappush(self._closing, (story.last_seen + horizon, story.id))
+
+    def _vector(self, article: EmbeddedArticle) -> np.ndarray:
+        """The unit vector every score uses: centred on its language (``language_centring``)."""
+        vector = unit(article.vector.astype(np.float64))
+        if not self.settings.language_centring:
+            return vector
+        return self.centring.centred(article.language, vector)
+
+    def _count_language(self, article: EmbeddedArticle) -> None:
+        """Counts an in-order article in its language's mean (late ones are not, as for terms)."""
+        if self.settings.language_centring:
+            vector = unit(article.vector.astype(np.float64))
+            self.centring.add(article.language, vector, article.timestamp)
 
     def _find_duplicate(self, article: EmbeddedArticle) -> Event | None:
         found = self.duplicates.find(article, self.settings.near_duplicate_threshold)
@@ -297,7 +315,7 @@ class StoryTracker:
         duplicate = self._find_duplicate(article)
         if duplicate is not None:
             return [duplicate]
-        vector = unit(article.vector.astype(np.float64))
+        vector = self._vector(article)
         match = self._best_story(article, vector)
         if match is None:
             return [
@@ -325,6 +343,7 @@ class StoryTracker:
                 self.terms,
                 self.duplicates,
                 tuple(self.book.feedback.marks),
+                centring=list(self.centring.entries()),
             )
         )
 
@@ -344,6 +363,7 @@ class StoryTracker:
         tracker.book.restored(snapshot.threads.values())
         tracker.duplicates = snapshot.duplicates
         tracker.terms = snapshot.terms
+        tracker.centring.restore(snapshot.centring)
         tracker.ensure_threads(threads)
         # Marks the snapshot holds were applied when they came; only new lines
         # of the feedback file apply now (to stories of earlier runs too).

@@ -102,6 +102,17 @@ class ClusteringSettings:
     #: An article older than the tracker's clock by at most this much may
     #: still join a story (never alerting); older ones are dead-lettered.
     allowed_lateness_hours: float = 24.0
+    #: Per-language centring (multilingual models): each article's vector
+    #: minus the running mean of the earlier articles of its language
+    #: (``transforms/clustering/centring.py``), before any score uses it.
+    #: Removes the offset a multilingual encoder gives every text of one
+    #: language, so one event in two languages comes closer. Off by default.
+    language_centring: bool = False
+    #: Centring applies to a language once this many of its articles came.
+    language_centring_min_count: int = 5
+    #: Half-life (event time, days) of an article's weight in its language's
+    #: mean; 0: every earlier article weighs the same.
+    language_centring_half_life_days: float = 0.0
 
     def __post_init__(self) -> None:
         _check_clustering(self)
@@ -256,7 +267,8 @@ def _check_clustering(s: ClusteringSettings) -> None:
         "allowed_lateness_hours",
         "max_emergent_threads",
     )
-    _at_least(s, 1, "thread_story_memory", "story_term_limit")
+    _at_least(s, 1, "thread_story_memory", "story_term_limit", "language_centring_min_count")
+    _at_least(s, 0, "language_centring_half_life_days")
 
 
 def _check_extraction(s: ExtractionSettings) -> None:
