@@ -10,6 +10,7 @@ swapped in and ``assert_that`` on the outputs. ``run`` adds the file sinks.
     thread descriptions ─────────────┘                                               ├─ stories
                                                                                      ├─ assignments
                        dead letters of every stage ──────────────────────────────────┴─ dead_letters
+                       verdicts (--feedback_subscription) ─────────┘ (into ClusterStories)
 """
 
 import dataclasses

@@ -344,3 +344,16 @@ def test_streaming_a_folder_without_a_subscription_is_a_usage_error(
     assert "--streaming needs --input_subscription" in error
     assert "threadwatch watch" in error and "without --streaming" in error
     assert not out.exists()
+
+
+def test_a_feedback_subscription_without_streaming_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli import main
+
+    out = tmp_path / "out"
+    flags = ["run", "--feedback_subscription", "projects/p/subscriptions/f", "--output", str(out)]
+    assert main(flags) == 2
+    error = capsys.readouterr().err
+    assert "--feedback_subscription needs --streaming" in error and "--feedback" in error
+    assert not out.exists()

@@ -9,10 +9,13 @@ import pytest
 from pipeline.cli.common import UsageError
 from pipeline.cli.feedback import main as feedback
 from pipeline.config.feedback import load_feedback, parse_feedback
-from tests.support import CachedModelHandler, make_job, run_job
+from tests.support import REPO, CachedModelHandler, make_job, run_job
 from transforms.core.errors import ConfigError
 
 TREATY = "russia-iran-strategic-treaty"
+#: A later Putin–Pezeshkian meeting, written for these tests: a look-alike of the
+#: seeds' October 2024 story, on the thread by its score.
+REPEAT = REPO / "tests" / "fixtures" / "feedback" / "repeat_meeting.txt"
 
 
 def test_a_not_relevant_mark_on_a_seed_alert_removes_it_from_the_next_runs(
@@ -112,3 +115,49 @@ def test_the_lines_the_command_writes_follow_the_schema(tmp_path: Path) -> None:
         jsonschema.validate(json.loads(line), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"verdict": "relevant", "thread_id": "t"}, schema)
+
+
+def test_without_the_verdict_the_repeat_near_miss_alerts_and_with_it_it_does_not(
+    tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
+) -> None:
+    """The control of the streaming test (``test_pubsub``): the repeat alerts unless refused."""
+    import shutil
+
+    folder = tmp_path / "seeds"
+    shutil.copytree(seeds_dir, folder)
+    shutil.copy(REPEAT, folder / REPEAT.name)
+    with open(folder / "manifest.yaml", "a", encoding="utf-8") as manifest:
+        manifest.write(f"  {REPEAT.name}:\n    published: 2025-06-12\n    language: en\n")
+    plain = run_job(make_job(tmp_path / "plain", folder), model_handler).outputs["alerts"]
+    assert [a["article"]["id"] for a in plain] == [
+        "002_dc85ee8fd00bc9d9.txt",
+        "000_46b6a571614f8e47.txt",
+        REPEAT.name,
+    ]
+    meeting = plain[1]
+    mark = parse_feedback(
+        json.dumps(
+            {
+                "verdict": "not-relevant",
+                "thread_id": TREATY,
+                "story_id": meeting["story"]["id"],
+                "alert_id": meeting["alert_id"],
+            }
+        ),
+        "feedback.jsonl",
+    )
+    job = dataclasses.replace(make_job(tmp_path / "marked", folder), feedback=tuple(mark))
+    marked = run_job(job, model_handler).outputs["alerts"]
+    assert [a["article"]["id"] for a in marked] == ["002_dc85ee8fd00bc9d9.txt"]
+
+
+def test_an_alert_of_a_streaming_job_is_found_in_its_pane_files(tmp_path: Path) -> None:
+    panes = tmp_path / "out" / "alerts"
+    panes.mkdir(parents=True)
+    alert = {"alert_id": "a-1", "thread": {"id": TREATY}, "story": {"id": "s-1"}}
+    (panes / "20241010T193600Z-3f2a.jsonl").write_text(json.dumps(alert) + "\n")
+    file = tmp_path / "feedback.jsonl"
+    args = ["--alert", "a-1", "relevant", "--output", str(tmp_path / "out"), "--file", str(file)]
+    assert feedback(args) == 0
+    (mark,) = load_feedback(str(file))
+    assert (mark.verdict, mark.thread_id, mark.story_id) == ("relevant", TREATY, "s-1")
