@@ -126,3 +126,23 @@ def test_a_restart_replays_the_journal_and_sends_its_alerts_again_with_the_same_
     # The replayed articles are not assigned again; only b1 is new.
     _check(run, EXPECTED_ALERTS, [("b1", "opened")])
     assert StateStore(state).load().last_seq == 4
+
+
+def test_articles_wait_for_thread_documents_that_come_long_after_the_watermark_passed_them() -> (
+    None
+):
+    """The documents share the input and can come last (in a real job: after Pub/Sub's
+    watermark, which is the clock, has passed the articles by years). The articles
+    wait for them; no timer spins meanwhile (one that did, a millisecond at a time
+    behind such a watermark, never let the documents in: the job hung)."""
+    stream = (
+        test_stream.TestStream()
+        .advance_watermark_to(0)
+        .add_elements([at(A1)])
+        .advance_watermark_to(ts(3 * 365))
+        .advance_processing_time(5)
+        .add_elements([at(DESCRIPTION)])
+        .advance_watermark_to(ts(3 * 365 + 1))
+        .advance_watermark_to_infinity()
+    )
+    _check(_run(stream), [("a1", story_id_for("a1"))], [("a1", "opened")])
