@@ -59,7 +59,8 @@ class ThreadwatchOptions(PipelineOptions):
             "--feedback",
             default=project_path(DEFAULT_FEEDBACK),
             help="Verdicts on earlier alerts (JSON Lines, written by 'threadwatch feedback'); "
-            "read at start. The default file may be missing. Default: %(default)s",
+            "read at start (a streaming job also takes them as they come: "
+            "--feedback_subscription). The default file may be missing. Default: %(default)s",
         )
         group.add_argument(
             "--settings",
