@@ -113,11 +113,15 @@ def find_alert(output: str, alert_id: str) -> dict[str, Any]:
         try:
             with open(path, encoding="utf-8") as handle:
                 readable = True
-                for line in handle:
-                    if line.strip():
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
                         alert: dict[str, Any] = json.loads(line)
-                        if alert.get("alert_id") == alert_id:
-                            return alert
+                    except json.JSONDecodeError as exc:
+                        raise UsageError(f"{path}: line {number} is not JSON: {exc}") from None
+                    if alert.get("alert_id") == alert_id:
+                        return alert
         except FileNotFoundError:
             continue
         except OSError as exc:

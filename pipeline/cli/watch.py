@@ -22,7 +22,8 @@ def main(argv: Sequence[str]) -> int:
         "--feedback",
         action="store_true",
         help="the folder holds feedback files (.jsonl, config/feedback.jsonl format): publish "
-        "each line to the topic a streaming job reads with --feedback_subscription",
+        "each file, as one message, to the topic a streaming job reads with "
+        "--feedback_subscription",
     )
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between scans")
     parser.add_argument(

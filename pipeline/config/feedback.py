@@ -7,7 +7,8 @@ One JSON object per line (schema: ``config/feedback.schema.json``):
     story_id   the alert's story (absent when a whole thread is muted)
     alert_id   optional: the alert the verdict was given on
     note       optional: why, in the analyst's words
-    at         optional: when (ISO 8601); recorded, never used in decisions
+    at         optional: when (ISO 8601); decides nothing about stories, orders
+               the verdicts that reach a running job in one step
 
 Appending is the only write: the file is a log an analyst can read, diff and
 keep in version control, and the same file gives the same decisions.

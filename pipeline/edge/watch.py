@@ -2,9 +2,10 @@
 
 With ``feedback``, the folder holds feedback files instead (``.jsonl``, the
 ``config/feedback.jsonl`` format: a download from the HTML report, say),
-and each line is published as is to a streaming job's feedback topic
-(``--feedback_subscription``); the job checks each line as it checks the
-file, and a line it refuses is a dead letter there.
+and each file is published as is, as one message, to a streaming job's
+feedback topic (``--feedback_subscription``): the job checks its lines as it
+checks the feedback file and applies them together, in the file's order,
+or refuses the whole file as one dead letter that names the bad line.
 
 Beam's own folder watching (``MatchContinuously``) is a splittable DoFn that
 the local streaming runner cannot run, so locally a folder is watched at the
@@ -87,9 +88,14 @@ def message_for(doc: RawDocument) -> dict[str, Any]:
     return message
 
 
-def feedback_lines(data: bytes) -> list[bytes]:
-    """The non-blank lines of a feedback file, each one message (checked by the job)."""
-    return [line.strip() for line in data.splitlines() if line.strip()]
+def feedback_message(data: bytes) -> list[bytes]:
+    """A feedback file as one message (none for a blank file): checked by the job.
+
+    One message, not one per line: a file is applied whole or refused whole,
+    and its lines in their order (later lines win). Files are at most
+    ``max_bytes`` (5 MB), under Pub/Sub's 10 MB message limit.
+    """
+    return [data] if data.strip() else []
 
 
 @dataclasses.dataclass
@@ -162,7 +168,7 @@ class FolderWatcher:
             part = self._partial.get(name)
             done = part[1] if part is not None and part[0] == signature else 0
             items: Iterable[bytes | RawDocument | DeadLetter] = (
-                feedback_lines(data)
+                feedback_message(data)
                 if self.feedback
                 else split_file(name, file_uri(str(path)), data, mtime, manifest.get(name))
             )
@@ -218,7 +224,7 @@ class FolderWatcher:
         while not stop.is_set():
             report = self.poll_report()
             if report.published:
-                kind = "verdict" if self.feedback else "article message"
+                kind = "feedback file" if self.feedback else "article message"
                 self.log(f"published {report.published} {kind}(s) from {self.folder}")
             if report.not_published:
                 self.log(f"{len(report.not_published)} file(s) left for the next pass")

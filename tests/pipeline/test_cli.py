@@ -187,7 +187,7 @@ def _missing_model_settings(tmp_path: Path) -> Path:
     ("damage", "problem"),
     [
         (lambda data: data[: len(data) // 2], "is truncated"),
-        (lambda data: data.replace(b'"version": 2', b'"version": 7', 1), "is incompatible"),
+        (lambda data: data.replace(b'"version": 3', b'"version": 7', 1), "is incompatible"),
         (lambda data: b"\x00\x01 not json", "is corrupt"),
     ],
 )

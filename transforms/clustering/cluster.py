@@ -29,10 +29,12 @@ order: ``None`` (bounded input) fires once, at the end of the input; in
 streaming a small step (one second) gives alerts within seconds of the
 watermark passing an article.
 
-Feedback in streaming (``feedback``, a PCollection of verdicts) shares the
-input: a verdict waits in its own bag and is applied at the next firing,
-before that step's articles, and journaled with the step like them, so a
-rebuilt tracker applies it at the same point.
+Verdicts: those of the feedback file (``feedback``) and, in streaming, those
+that come while the job runs (``live_feedback``) are applied as part of a
+step, before its articles, and journaled with it like them, so a rebuilt or
+restarted tracker applies each at the same point. A verdict the tracker
+already holds (the file's lines at every firing, a line published twice)
+changes nothing.
 """
 
 import math
@@ -52,6 +54,7 @@ from apache_beam.transforms.userstate import (
 from apache_beam.transforms.window import BoundedWindow, GlobalWindows
 from apache_beam.utils.timestamp import Timestamp
 
+from transforms.clustering.hold import DEFINITION_WAIT_SECONDS, DefinitionHold
 from transforms.clustering.journal import TrackerCache, mark_order, pack_article, pack_mark, replay
 from transforms.clustering.outputs import (
     ALERTS,
@@ -108,7 +111,9 @@ class _TrackStoriesFn(beam.DoFn):
         clock: Callable[[], float] = time.monotonic,
         feedback: Sequence[FeedbackMark] = (),
         dim: int = 384,
+        definition_wait_seconds: float = DEFINITION_WAIT_SECONDS,
     ) -> None:
+        self._definition_wait = definition_wait_seconds
         self._settings = settings
         self._threads = tuple(threads)
         self._feedback = tuple(feedback)
@@ -126,6 +131,7 @@ class _TrackStoriesFn(beam.DoFn):
         self._cache = TrackerCache()
         self._store = StateStore(self._state_path) if self._state_path else None
         self._last_snapshot = self._clock()
+        self._hold = DefinitionHold(self._expected, self._definition_wait, self._clock)
 
     def _flush_micros(self, article: EmbeddedArticle, window: BoundedWindow) -> int:
         """When the timer must fire for this article, in whole milliseconds.
@@ -143,6 +149,7 @@ class _TrackStoriesFn(beam.DoFn):
     def process(
         self,
         element: tuple[str, TrackerInput],
+        timestamp: Any = beam.DoFn.TimestampParam,
         window: Any = beam.DoFn.WindowParam,
         buffer: Any = beam.DoFn.StateParam(BUFFER),
         marks: Any = beam.DoFn.StateParam(MARKS),
@@ -153,12 +160,12 @@ class _TrackStoriesFn(beam.DoFn):
         if item.article is not None:
             buffer.add(item.article)
             target = self._flush_micros(item.article, window)
-        else:
-            assert item.mark is not None
+        elif item.mark is not None:
             marks.add(encode_mark(item.mark))
-            # Due at the next firing (streaming), or at the end (batch).
+            # Due once the watermark passes it (streaming: its publication), or at the end.
             end = window.max_timestamp().micros // 1000 * 1000
-            target = int(end) if self._flush_every is None else 0
+            at = max(0, math.ceil(timestamp.micros / 1000) * 1000)
+            target = int(end) if self._flush_every is None else int(min(end, at))
         current = next_flush.read()
         if current is None or target < current:
             flush.set(Timestamp(micros=target))
@@ -185,21 +192,16 @@ class _TrackStoriesFn(beam.DoFn):
         )
         rest = [a for a in items if self._flush_micros(a, window) > fired.micros]
 
-        marks = sorted((decode_mark(m) for m in marks_state.read()), key=mark_order)
+        live = sorted((decode_mark(m) for m in marks_state.read()), key=mark_order)
         tracker, version, replayed = self._restore(snapshot, journal, journal_marks, version_state)
         final = fired.micros >= window.max_timestamp().micros // 1000 * 1000
-        if not final and not replayed and not tracker.defined(self._expected, due):
-            # The watchlist's documents share this input and can come after the
-            # first articles (streaming): decide no article before its threads
-            # are defined. The articles wait in the buffer, and the next element
-            # to arrive (the missing documents among them) sets the timer again.
-            # (Not a timer a moment later: with the watermark far past the
-            # articles it would fire at once, again and again, and starve the
-            # input the documents come on.)
+        if not final and not replayed and self._hold.waits(tracker.known_documents(due)):
             next_flush.clear()
             return
         self._cache.invalidate()
-        marks = tracker.add_feedback(marks)  # before the step's articles; new ones only
+        # The file's verdicts (new ones only: at a job's first step, and new lines
+        # after a restart), then those that came; before the step's articles.
+        marks = tracker.add_feedback([*self._feedback, *live])
         self._outputs.marks.inc(len(marks))
         events: list[Event] = [*replayed, *tracker.observe_all(due)]
         if final:
@@ -251,7 +253,7 @@ class _TrackStoriesFn(beam.DoFn):
             replay(tracker, journal.read(), journal_marks.read())
             return tracker, version, []
         if self._store is None:
-            return StoryTracker(self._settings, self._threads, self._dim, self._feedback), 0, []
+            return StoryTracker(self._settings, self._threads, self._dim), 0, []
         # The job's first firing: go on from the stored state of an earlier run.
         loaded = self._store.load()
         tracker = self._tracker(loaded.tracker)
@@ -266,9 +268,10 @@ class _TrackStoriesFn(beam.DoFn):
         return tracker, loaded.last_seq, replayed
 
     def _tracker(self, saved: bytes | None) -> StoryTracker:
+        # The file's verdicts come as part of the first step (``on_flush``).
         if saved is None:
-            return StoryTracker(self._settings, self._threads, self._dim, self._feedback)
-        tracker = StoryTracker.from_bytes(saved, self._settings, self._threads, self._feedback)
+            return StoryTracker(self._settings, self._threads, self._dim)
+        tracker = StoryTracker.from_bytes(saved, self._settings, self._threads)
         if tracker.dim != self._dim:
             raise ValueError(
                 f"the stored state holds {tracker.dim}-dimensional vectors but the configured "

@@ -7,6 +7,7 @@ articles, rebuilds the tracker exactly. ``TrackerCache`` is the worker's
 tracker between firings, valid only for the state version it matches.
 """
 
+import datetime as dt
 import struct
 from collections.abc import Iterable
 
@@ -62,6 +63,14 @@ def replay(tracker: StoryTracker, articles: Iterable[bytes], marks: Iterable[byt
         tracker.observe_all(step_articles)
 
 
-def mark_order(mark: FeedbackMark) -> tuple[str, bytes]:
-    """The order a step applies its verdicts in: by when they were given, then by content."""
-    return (mark.at, encode_mark(mark))
+def mark_order(mark: FeedbackMark) -> tuple[float, bytes]:
+    """The order a step applies the verdicts that came in it: by when they were given
+    (``at``, in UTC; none or unreadable first), then by content: later wins, and the
+    same verdicts give the same order however the bag returns them."""
+    try:
+        at = dt.datetime.fromisoformat(mark.at)
+    except ValueError:
+        return (float("-inf"), encode_mark(mark))
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return (at.timestamp(), encode_mark(mark))

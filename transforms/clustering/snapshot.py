@@ -20,7 +20,9 @@ from transforms.clustering.model import Story, Thread, ThreadStory
 from transforms.clustering.terms import TermStatistics
 from transforms.core.feedback import FeedbackMark
 
-STATE_VERSION = 2  # 2: every id ever seen (``seen``), for same_id at any age
+STATE_VERSION = 3  # 2: every id ever seen (``seen``); 3: verdicts held, centring sums
+#: Versions this code reads: a version-2 snapshot has no verdicts and no sums.
+READABLE_VERSIONS = (2, 3)
 
 
 def _vec(v: np.ndarray | None) -> str | None:
@@ -109,8 +111,11 @@ def encode(snapshot: Snapshot) -> bytes:
 def decode(data: bytes) -> Snapshot:
     """The parts of a snapshot; raises ValueError for another version."""
     state = json.loads(data)
-    if state.get("version") != STATE_VERSION:
-        raise ValueError(f"unsupported tracker state version {state.get('version')!r}")
+    if state.get("version") not in READABLE_VERSIONS:
+        raise ValueError(
+            f"unsupported tracker state version {state.get('version')!r} (this threadwatch "
+            f"reads {', '.join(map(str, READABLE_VERSIONS))}; a later one writes newer states)"
+        )
     stories: dict[str, Story] = {}
     for s in state["stories"]:
         vec_sum = _unvec(s["vec_sum"])

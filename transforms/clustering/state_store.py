@@ -36,7 +36,8 @@ from transforms.core.feedback import FeedbackMark
 from transforms.core.records import EmbeddedArticle
 
 FORMAT = "threadwatch-state"
-VERSION = 2
+VERSION = 3  # 3: journal steps may hold verdicts (TWJ2)
+READABLE_VERSIONS = (2, 3)
 _LENGTH = struct.Struct(">I")
 _JOURNAL_MAGIC = b"TWJ1"  # articles only (written before feedback could come in a step)
 #: Then the step's feedback marks (a length and a JSON list), then the articles.
@@ -144,11 +145,11 @@ class StateStore:
             raise StateError(
                 self.path, "is corrupt: not a threadwatch state file (or one from before version 2)"
             )
-        if header.get("version") != VERSION:
+        if header.get("version") not in READABLE_VERSIONS:
             raise StateError(
                 self.path,
                 f"is incompatible: state version {header.get('version')!r}, "
-                f"this threadwatch reads version {VERSION}",
+                f"this threadwatch reads versions {', '.join(map(str, READABLE_VERSIONS))}",
             )
         body = data[newline + 1 :]
         if len(body) != header.get("tracker_bytes"):
@@ -195,7 +196,7 @@ class StateStore:
                     raise StateError(path, "is truncated: a journal step cut short")
                 articles.append(coder.decode(data[at : at + size]))
                 at += size
-        except (struct.error, ValueError, KeyError) as exc:
+        except (struct.error, ValueError, KeyError, TypeError) as exc:
             if isinstance(exc, StateError):
                 raise
             raise StateError(path, f"is corrupt: unreadable journal step ({exc})") from None

@@ -370,11 +370,11 @@ class StoryTracker:
         tracker.add_feedback(feedback)
         return tracker
 
-    def defined(self, expected: frozenset[str], arriving: Iterable[EmbeddedArticle]) -> bool:
-        """Whether every document in ``expected`` is known, or among ``arriving``."""
+    def known_documents(self, arriving: Iterable[EmbeddedArticle]) -> set[str]:
+        """Ids of the thread documents known, or among ``arriving``."""
         known = {k for t in self.threads.values() for k in (*t.documents, *t.negatives)}
         known.update(a.id for a in arriving if a.role != "article")
-        return expected <= known
+        return known
 
     def stats(self) -> dict[str, int]:
         """Sizes of what the tracker holds: for benchmarks and state-size reports."""

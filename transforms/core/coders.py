@@ -114,10 +114,28 @@ class TrackerInputCoder(coders.Coder):
     def decode(self, encoded: bytes) -> TrackerInput:
         if encoded[:1] == b"a":
             return TrackerInput(article=self._articles.decode(encoded[1:]))
-        return TrackerInput(mark=decode_mark(encoded[1:]))
+        if encoded[:1] == b"m":
+            return TrackerInput(mark=decode_mark(encoded[1:]))
+        raise ValueError(f"not a tracker input: tag {encoded[:1]!r}")
 
     def is_deterministic(self) -> bool:
         return True
 
     def to_type_hint(self) -> type:
         return TrackerInput
+
+
+class FeedbackMarkCoder(coders.Coder):
+    """A verdict as sorted JSON (``encode_mark``)."""
+
+    def encode(self, value: FeedbackMark) -> bytes:
+        return encode_mark(value)
+
+    def decode(self, encoded: bytes) -> FeedbackMark:
+        return decode_mark(encoded)
+
+    def is_deterministic(self) -> bool:
+        return True
+
+    def to_type_hint(self) -> type:
+        return FeedbackMark

@@ -30,7 +30,8 @@ class FeedbackMark:
     story_id: str | None
     alert_id: str | None = None
     note: str = ""
-    #: When the analyst decided (ISO 8601): recorded, never used in decisions.
+    #: When the analyst decided (ISO 8601). Decides nothing about stories;
+    #: orders the verdicts that reach a running job in the same step.
     at: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -75,3 +76,7 @@ class TrackerInput:
 
     article: EmbeddedArticle | None = None
     mark: FeedbackMark | None = None
+
+    def __post_init__(self) -> None:
+        if (self.article is None) == (self.mark is None):
+            raise ValueError("a tracker input holds an article or a verdict, not both or neither")

@@ -14,8 +14,8 @@ import os
 
 from apache_beam.coders.typecoders import registry
 
-from transforms.core.coders import EmbeddedArticleCoder, TrackerInputCoder
-from transforms.core.feedback import TrackerInput
+from transforms.core.coders import EmbeddedArticleCoder, FeedbackMarkCoder, TrackerInputCoder
+from transforms.core.feedback import FeedbackMark, TrackerInput
 from transforms.core.records import EmbeddedArticle
 
 #: The packaged model must never be fetched from a hub: these make the
@@ -27,6 +27,7 @@ def register() -> None:
     """Registers threadwatch's coders with Beam (idempotent)."""
     registry.register_coder(EmbeddedArticle, EmbeddedArticleCoder)
     registry.register_coder(TrackerInput, TrackerInputCoder)
+    registry.register_coder(FeedbackMark, FeedbackMarkCoder)
 
 
 def offline_model_hub() -> None:

@@ -73,7 +73,7 @@ class ReadFeedbackMessages(beam.PTransform):  # type: ignore[type-arg]
             | "ReadFromPubSub"
             >> ReadFromPubSub(subscription=self._subscription, with_attributes=True)
             | "ParseVerdicts"
-            >> beam.ParDo(_ParseFeedbackFn(self._subscription, self._parse)).with_outputs(
-                DEAD_LETTER, main="main"
-            )
+            >> beam.ParDo(_ParseFeedbackFn(self._subscription, self._parse))
+            .with_output_types(FeedbackMark)
+            .with_outputs(DEAD_LETTER, main="main")
         )

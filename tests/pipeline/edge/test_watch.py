@@ -176,7 +176,9 @@ def test_the_watcher_reads_only_regular_files_inside_the_folder(tmp_path: Path) 
     assert watcher.poll_report().not_published == []  # refused once, not every pass
 
 
-def test_feedback_mode_publishes_each_line_of_dropped_feedback_files_once(tmp_path: Path) -> None:
+def test_feedback_mode_publishes_each_dropped_feedback_file_once_as_one_message(
+    tmp_path: Path,
+) -> None:
     folder = tmp_path / "feedback"
     folder.mkdir()
     sent: list[bytes] = []
@@ -187,10 +189,12 @@ def test_feedback_mode_publishes_each_line_of_dropped_feedback_files_once(tmp_pa
         '{"verdict": "not-relevant", "thread_id": "t", "story_id": "s-1", "note": "не договор"}',
         '{"verdict": "mute", "thread_id": "t"}',
     ]
-    (folder / "feedback.jsonl").write_text(lines[0] + "\n\n" + lines[1] + "\n", encoding="utf-8")
+    text = lines[0] + "\n\n" + lines[1] + "\n"
+    (folder / "feedback.jsonl").write_text(text, encoding="utf-8")
+    (folder / "blank.jsonl").write_text("\n")
     (folder / "article.txt").write_text("An article, not a verdict: not published here.")
-    assert watcher.poll() == 2 and watcher.poll() == 0
-    assert [b.decode() for b in sent] == lines  # as written: the job checks each line
+    assert watcher.poll() == 1 and watcher.poll() == 0
+    assert [b.decode() for b in sent] == [text]  # as written, whole: the job checks it
     restarted = FolderWatcher(
         folder, sent.append, tmp_path / "state.json", log=lambda _: None, feedback=True
     )
