@@ -11,7 +11,13 @@ alerts as the false alerts the analyst did see before marking them: the
 honest figure for what feedback spares an analyst on the stream it came from.
 Development topics by default (``--test`` adds the held-out ones, to report).
 
+``--stream FILE`` plays a labelled stream instead (all of it development
+data, e.g. ITN, where stories of a subject recur for months: a near miss can
+come back), each thread defined by its first ``--exemplars`` English items.
+
     python -m benchmarks.feedback_effect [--data ../shared/data/ecbplus/docs.jsonl] [--k 1,2,5]
+    python -m benchmarks.feedback_effect --stream ../shared/data/itn/itn_2022.jsonl \
+        --settings config/settings-multilingual.yaml
 """
 
 import argparse
@@ -20,36 +26,48 @@ import sys
 from typing import Any
 
 from benchmarks.replay import prepare, replay
-from benchmarks.tune_clustering import DEFAULT_DATA, DEV_TOPICS, REPO, TEST_TOPICS, stream
+from benchmarks.tune_clustering import (
+    DEFAULT_DATA,
+    DEV_TOPICS,
+    REPO,
+    TEST_TOPICS,
+    english_exemplars,
+    stream,
+)
 from pipeline.config.settings import load_settings
 from pipeline.evaluation.ecbplus import read_docs
 from pipeline.evaluation.eval_job import score
 from pipeline.evaluation.evaluate import micro_alerts
-from pipeline.evaluation.labelled import LabelledRecord, exemplar_threads
+from pipeline.evaluation.labelled import LabelledRecord, exemplar_threads, parse_stream
 from transforms.core.feedback import FeedbackMark
 
 
 def false_alerts(
     records: list[LabelledRecord], outputs: dict[str, list[dict[str, Any]]]
 ) -> list[dict[str, Any]]:
-    """Alerts that are not the first alert of their storyline, in stream order."""
-    gold = {r.id: r.thread for r in records if r.role == "stream"}
+    """Alerts that ``threadwatch eval`` counts false, in stream order: not on the
+    article's gold thread, or not the first alert of its gold story there (on
+    ECB+ storylines an event is one story: not the first of its storyline)."""
+    gold = {r.id: (r.thread, r.story) for r in records if r.role == "stream"}
     order = {r.id: n for n, r in enumerate(records)}
-    alerted: set[str] = set()
+    alerted: set[tuple[str, str | None]] = set()
     wrong = []
     for alert in sorted(
         outputs["alerts"], key=lambda a: (order[a["article"]["id"]], a["alert_id"])
     ):
         thread = alert["thread"]["id"]
-        if gold.get(alert["article"]["id"]) == thread and thread not in alerted:
-            alerted.add(thread)
+        gold_thread, gold_story = gold.get(alert["article"]["id"], (None, None))
+        if gold_thread == thread and gold_story and (thread, gold_story) not in alerted:
+            alerted.add((thread, gold_story))
         else:
             wrong.append(alert)
     return wrong
 
 
-def run(records: list[LabelledRecord], k: int) -> tuple[dict[str, Any], int]:
-    settings = load_settings(str(REPO / "config" / "settings.yaml"))
+def run(
+    records: list[LabelledRecord], k: int, settings_path: str | None = None
+) -> tuple[dict[str, Any], int]:
+    settings = load_settings(settings_path or str(REPO / "config" / "settings.yaml"))
     threads = exemplar_threads(records)
     embedded, failed = prepare(records, settings, threads)
     marks: list[FeedbackMark] = []
@@ -85,25 +103,36 @@ def main() -> int:
     parser.add_argument("--k", default="0,1,2,5", help="marks per thread (comma-separated)")
     parser.add_argument("--timeline", type=int, default=1, help="timeline seed")
     parser.add_argument("--test", action="store_true", help="also the held-out topics")
+    parser.add_argument("--stream", default=None, help="a labelled stream instead of ECB+")
+    parser.add_argument("--exemplars", type=int, default=1, help="with --stream: per thread")
+    parser.add_argument("--settings", default=None, help="settings file (default: shipped)")
     args = parser.parse_args()
+    print("split  k  marks  alerts  correct  replayed P  as-lived P  recall")
+    if args.stream:
+        records = parse_stream(english_exemplars(args.stream, args.exemplars), args.stream)
+        for k in (int(v) for v in args.k.split(",")):
+            report_line("dev", k, *run(records, k, args.settings))
+        return 0
     if not os.path.exists(args.data):
         print(f"ECB+ data not found at {args.data} (see ../shared/data/README.md)", file=sys.stderr)
         return 2
     docs = read_docs(args.data)
     splits = [("dev", DEV_TOPICS)] + ([("test", TEST_TOPICS)] if args.test else [])
-    print("split  k  marks  alerts  correct  replayed P  as-lived P  recall")
     for name, topics in splits:
         records = stream(docs, topics, args.timeline, True)
         for k in (int(v) for v in args.k.split(",")):
-            alerts, marks = run(records, k)
-            lived = alerts["correct"] / (alerts["alerts"] + marks) if alerts["alerts"] else None
-            print(
-                f"{name:5} {k:2} {marks:6} {alerts['alerts']:7} {alerts['correct']:8} "
-                f"{alerts['precision']!s:>11} {round(lived, 4) if lived else None!s:>11} "
-                f"{alerts['recall']!s:>7}",
-                flush=True,
-            )
+            report_line(name, k, *run(records, k, args.settings))
     return 0
+
+
+def report_line(name: str, k: int, alerts: dict[str, Any], marks: int) -> None:
+    lived = alerts["correct"] / (alerts["alerts"] + marks) if alerts["alerts"] else None
+    print(
+        f"{name:5} {k:2} {marks:6} {alerts['alerts']:7} {alerts['correct']:8} "
+        f"{alerts['precision']!s:>11} {round(lived, 4) if lived else None!s:>11} "
+        f"{alerts['recall']!s:>7}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
