@@ -179,22 +179,56 @@ def pull_alerts(subscriber: Any, subscription: str, until: int, seconds: float) 
     return bodies
 
 
-def test_a_verdict_published_while_the_job_runs_removes_the_repeat_near_miss(
+def feedback_topic(publisher: Any, subscriber: Any, names: dict[str, str], prefix: str) -> None:
+    names["feedback"] = publisher.topic_path(PROJECT, f"{prefix}feedback")
+    names["feedback_sub"] = subscriber.subscription_path(PROJECT, f"{prefix}feedback-job")
+    publisher.create_topic(name=names["feedback"])
+    subscriber.create_subscription(name=names["feedback_sub"], topic=names["feedback"])
+
+
+def test_feedback_topic_publishes_the_line_it_appends(pubsub: str, tmp_path: Path) -> None:
+    from pipeline.cli.feedback import main as feedback
+
+    publisher, subscriber, names = topics("cli-")
+    feedback_topic(publisher, subscriber, names, "cli-")
+    file = tmp_path / "feedback.jsonl"
+    note = "Встреча, не договор — 会谈 — ไม่ใช่สนธิสัญญา — ليست معاهدة"
+    args = ["--thread", "t-1", "mute", "--note", note, "--file", str(file)]
+    assert feedback([*args, "--topic", names["feedback"]]) == 0
+    response = subscriber.pull(subscription=names["feedback_sub"], max_messages=10, timeout=30)
+    assert [m.message.data for m in response.received_messages] == [
+        file.read_text(encoding="utf-8").strip().encode()
+    ]
+
+
+def test_a_verdict_dropped_while_the_job_runs_removes_the_repeat_near_miss(
     pubsub: str, tmp_path: Path, seeds_dir: Path, model_handler: CachedModelHandler
 ) -> None:
-    """``threadwatch feedback --topic`` on a running job: no restart, the next look-alike refused.
+    """On a running job, no restart: the analyst's ``threadwatch feedback`` writes the
+    verdict into a folder that ``threadwatch watch --feedback`` publishes; the next
+    look-alike is refused.
 
     The repeat (a later Putin–Pezeshkian meeting, written for this test)
     alerts without the verdict: ``test_feedback_cli`` shows it in batch.
     """
+    import threading
+
     from pipeline.cli.feedback import main as feedback
+    from pipeline.edge.watch import FolderWatcher
     from transforms.clustering.state_store import StateStore
 
     publisher, subscriber, names = topics("live-")
-    names["feedback"] = publisher.topic_path(PROJECT, "live-feedback")
-    names["feedback_sub"] = subscriber.subscription_path(PROJECT, "live-feedback-job")
-    publisher.create_topic(name=names["feedback"])
-    subscriber.create_subscription(name=names["feedback_sub"], topic=names["feedback"])
+    feedback_topic(publisher, subscriber, names, "live-")
+    inbox = tmp_path / "feedback-inbox"
+    inbox.mkdir()
+    watcher = FolderWatcher(
+        inbox,
+        lambda data: publisher.publish(names["feedback"], data).result(timeout=30),
+        log=lambda _: None,
+        feedback=True,
+    )
+    stop = threading.Event()
+    watching = threading.Thread(target=watcher.run, args=(0.5, stop), daemon=True)
     publish_documents(publisher, names["articles"], folder_documents(seeds_dir))
     state = tmp_path / "state.json"
     out = tmp_path / "out"
@@ -207,6 +241,7 @@ def test_a_verdict_published_while_the_job_runs_removes_the_repeat_near_miss(
         state_path=str(state),
         state_every_seconds=10**9,  # every step stays in the journal, to be looked at
     )
+    watching.start()
     try:
         first = pull_alerts(subscriber, names["alerts_sub"], until=2, seconds=180)
         assert sorted(a["alert_id"] for a in first) == sorted(
@@ -226,9 +261,7 @@ def test_a_verdict_published_while_the_job_runs_removes_the_repeat_near_miss(
                 "--output",
                 str(out),
                 "--file",
-                str(tmp_path / "feedback.jsonl"),
-                "--topic",
-                names["feedback"],
+                str(inbox / "feedback.jsonl"),
             ]
         )
         assert code == 0
@@ -251,5 +284,6 @@ def test_a_verdict_published_while_the_job_runs_removes_the_repeat_near_miss(
         assert decided
         later = pull_alerts(subscriber, names["alerts_sub"], until=1, seconds=15)
     finally:
+        stop.set()
         result.cancel()
     assert later == []  # the repeat was clustered, and raised no alert
