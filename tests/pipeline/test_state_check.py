@@ -84,7 +84,7 @@ def test_another_format_version_is_incompatible(tmp_path: Path) -> None:
     path.write_bytes(json.dumps(fields).encode() + b"\n" + body)
     message = refused(path)
     assert message.startswith(f"{path}: is incompatible: state version 99")
-    assert "reads version 2" in message
+    assert "reads versions 2, 3" in message
 
 
 @pytest.mark.parametrize(
