@@ -76,13 +76,7 @@ def append_feedback(path: str, mark: FeedbackMark) -> dict[str, Any]:
     One ``write`` of a whole line, then fsync: a crash leaves the file with or
     without the verdict, never with half of it.
     """
-    line: dict[str, Any] = {"verdict": mark.verdict}
-    for key in ("thread_id", "story_id", "alert_id"):
-        value = getattr(mark, key)
-        if value is not None:
-            line[key] = value
-    if mark.note:
-        line["note"] = mark.note
+    line = mark.to_json()
     line["at"] = mark.at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace(
         "+00:00", "Z"
     )
