@@ -73,6 +73,8 @@ class Story:
     article_ids: list[str]
     terms: collections.Counter[str]
     thread_id: str | None = None
+    #: Primary language subtags of its articles (``centring.language_key``).
+    languages: set[str] = dataclasses.field(default_factory=set)
 
     def centroid(self) -> np.ndarray:
         return unit(self.vec_sum)
@@ -111,6 +113,9 @@ class Thread:
     definition_terms: collections.Counter[str] = dataclasses.field(
         default_factory=collections.Counter
     )
+    #: The language of each definition document (description, exemplar) by
+    #: id, where known: a story in none of them is a cross-language match.
+    document_languages: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def accepts(self, watch_terms: frozenset[str]) -> bool:
         return all(group & watch_terms for group in self.required)

@@ -20,7 +20,9 @@ from transforms.clustering.model import Story, Thread, ThreadStory
 from transforms.clustering.terms import TermStatistics
 from transforms.core.feedback import FeedbackMark
 
-STATE_VERSION = 3  # 2: every id ever seen (``seen``); 3: verdicts held, centring sums
+#: 2: every id ever seen (``seen``); 3: verdicts held, centring sums (and, optional
+#: within 3, each story's languages).
+STATE_VERSION = 3
 #: Versions this code reads: a version-2 snapshot has no verdicts and no sums.
 READABLE_VERSIONS = (2, 3)
 
@@ -53,7 +55,7 @@ class Snapshot:
 
 
 def _story(s: Story) -> dict[str, Any]:
-    return {
+    story: dict[str, Any] = {
         "id": s.id,
         "title": s.title,
         "opened_at": s.opened_at,
@@ -64,10 +66,13 @@ def _story(s: Story) -> dict[str, Any]:
         "terms": dict(s.terms),
         "thread_id": s.thread_id,
     }
+    if s.languages:  # optional: a snapshot written before has none (no discount for them)
+        story["languages"] = sorted(s.languages)
+    return story
 
 
 def _thread(t: Thread) -> dict[str, Any]:
-    return {
+    thread: dict[str, Any] = {
         "id": t.id,
         "title": t.title,
         "kind": t.kind,
@@ -89,6 +94,9 @@ def _thread(t: Thread) -> dict[str, Any]:
         "last_active": t.last_active,
         "created_at": t.created_at,
     }
+    if t.document_languages:  # optional, as a story's languages
+        thread["document_languages"] = dict(sorted(t.document_languages.items()))
+    return thread
 
 
 def encode(snapshot: Snapshot) -> bytes:
@@ -130,6 +138,7 @@ def decode(data: bytes) -> Snapshot:
             list(s["article_ids"]),
             collections.Counter(s["terms"]),
             s["thread_id"],
+            set(s.get("languages", ())),
         )
     threads: dict[str, Thread] = {}
     for t in state["threads"]:
@@ -159,6 +168,7 @@ def decode(data: bytes) -> Snapshot:
                 if (v := _unvec(text)) is not None
             },
             definition_terms=collections.Counter(t.get("definition_terms", {})),
+            document_languages=dict(t.get("document_languages", {})),
         )
     return Snapshot(
         dim=int(state["dim"]),

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from transforms.clustering import events
+from transforms.clustering.centring import known_language
 from transforms.clustering.feedback import FeedbackBook
 from transforms.clustering.model import (
     BOUND_MARGIN,
@@ -167,6 +168,9 @@ class ThreadBook:
             thread.terms.update(dict(article.features.terms))
             thread.definition_terms.update(dict(article.features.terms))
         thread.documents[article.id] = vector
+        language = known_language(article.language)
+        if language is not None:
+            thread.document_languages[article.id] = language
 
     # ------------------------------------------------------------------ linking
 
@@ -208,7 +212,7 @@ class ThreadBook:
                     thread, vector, story.id, stories
                 )
             threshold = (
-                thread.threshold
+                thread.threshold - self._language_discount(thread, story)
                 if thread.kind == "watched"
                 else self.settings.emergent_thread_threshold
             )
@@ -231,6 +235,14 @@ class ThreadBook:
         if not self.settings.emergent_threads or self.settings.max_emergent_threads == 0:
             return []
         return [self._start_emergent(story)]
+
+    def _language_discount(self, thread: Thread, story: Story) -> float:
+        """How much lower a watched thread's bar is for a story in none of its
+        definition's languages (``thread_cross_language_discount``)."""
+        defined_in = set(thread.document_languages.values())
+        if not defined_in or not story.languages or story.languages & defined_in:
+            return 0.0
+        return self.settings.thread_cross_language_discount
 
     def _candidates(
         self, vector: np.ndarray, stories: Mapping[str, Story], index: StoryIndex

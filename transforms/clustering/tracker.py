@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from transforms.clustering import events
-from transforms.clustering.centring import LanguageCentring
+from transforms.clustering.centring import LanguageCentring, known_language
 from transforms.clustering.duplicates import DuplicateIndex
 from transforms.clustering.feedback import FeedbackBook
 from transforms.clustering.model import (
@@ -205,9 +205,11 @@ class StoryTracker:
         dense >= (threshold - w) / (1 - w) can reach the threshold, so the
         sparse part is computed for those few candidates only.
         """
-        threshold = self.settings.story_threshold
+        language = known_language(article.language)
+        discount = self.settings.cross_language_discount if language is not None else 0.0
+        lowest = self.settings.story_threshold - discount  # no story asks less
         weight = self.settings.sparse_weight
-        floor = threshold if weight == 0 else (threshold - weight) / (1 - weight)
+        floor = lowest if weight == 0 else (lowest - weight) / (1 - weight)
         best: tuple[str, float] | None = None
         idf: dict[str, float] = {}  # one logarithm per name for all candidates
         article_terms = self.terms.weights(dict(article.features.terms), idf) if weight else {}
@@ -215,25 +217,28 @@ class StoryTracker:
         article_norm = math.sqrt(sum(w2 for _, w2 in squares))
         for story_id, dense in self.index.candidates(vector, floor):
             score = dense
+            story = self.stories[story_id]
+            needed = self._needed(story, article.timestamp)
+            if discount and story.languages and language not in story.languages:
+                needed = rounded(needed - discount)
             if weight:
-                story = self.stories[story_id]
                 # The name cosine is at most the share (by norm) of the article's
                 # weight on names the story has at all (Cauchy-Schwarz over the
                 # shared names). Most candidates fail even that bound: skip their
                 # full TF-IDF, which costs as many logarithms as the story has names.
                 shared = sum(w2 for t, w2 in squares if t in story.terms)
                 bound = math.sqrt(shared) / article_norm if article_norm else 0.0
-                if (1 - weight) * dense + weight * bound < threshold - BOUND_MARGIN:
+                if (1 - weight) * dense + weight * bound < needed - BOUND_MARGIN:
                     continue
                 story_terms = self.terms.weights(story.terms, idf)
                 score = rounded((1 - weight) * dense + weight * cosine(article_terms, story_terms))
-            if score >= self._needed(story_id, article.timestamp) and (
+            if score >= needed and (
                 best is None or score > best[1] or (score == best[1] and story_id < best[0])
             ):
                 best = (story_id, score)
         return best
 
-    def _needed(self, story_id: str, at: float) -> float:
+    def _needed(self, story: Story, at: float) -> float:
         """The score an article at ``at`` needs to join the story: time is evidence.
 
         The bar rises linearly with the time since the story's last article,
@@ -245,7 +250,7 @@ class StoryTracker:
         penalty = self.settings.story_time_penalty
         if not penalty:
             return self.settings.story_threshold
-        gap = max(0.0, at - self.stories[story_id].last_seen)
+        gap = max(0.0, at - story.last_seen)
         horizon = max(self.settings.story_horizon_days * DAY, 1.0)
         return rounded(self.settings.story_threshold + penalty * min(1.0, gap / horizon))
 
@@ -268,6 +273,7 @@ class StoryTracker:
             article_ids=[article.id],
             terms=collections.Counter(dict(article.features.terms)),
         )
+        self._note_language(story, article)
         self._restore_story(story)
         return story
 
@@ -276,9 +282,16 @@ class StoryTracker:
         self.index.put(story.id, self._story_key(story))
         self._due(story)
 
+    @staticmethod
+    def _note_language(story: Story, article: EmbeddedArticle) -> None:
+        language = known_language(article.language)
+        if language is not None:
+            story.languages.add(language)
+
     def _join(self, story: Story, article: EmbeddedArticle, vector: np.ndarray) -> None:
         story.vec_sum = story.vec_sum + vector
         story.size += 1
+        self._note_language(story, article)
         if article.timestamp > story.last_seen:
             story.last_seen = article.timestamp
             self._due(story)

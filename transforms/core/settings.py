@@ -56,6 +56,16 @@ class ClusteringSettings:
     #: by this much, linearly, from its story's last article to the horizon.
     #: 0: the same bar until the story closes.
     story_time_penalty: float = 0.0
+    #: An article in a language that none of a story's articles is in joins
+    #: it at ``story_threshold`` minus this. A multilingual model scores the
+    #: same event across two languages lower than within one, and names
+    #: seldom match across scripts, so one bar for both either splits every
+    #: event by language or merges look-alikes within one. 0: one bar.
+    cross_language_discount: float = 0.0
+    #: The same for a new story on a watched thread: its bar is lower by
+    #: this when the story's language is none of the languages its
+    #: definition (description, exemplars) is written in.
+    thread_cross_language_discount: float = 0.0
     #: Default similarity a new story needs to a watched thread (its
     #: description and exemplars, or any earlier story on it).
     thread_threshold: float = 0.45
@@ -255,6 +265,7 @@ def _check_clustering(s: ClusteringSettings) -> None:
     )
     _between(s, -1, 1, "contrast_margin")
     _between(s, 0, 1, "story_time_penalty")
+    _between(s, 0, 1, "cross_language_discount", "thread_cross_language_discount")
     if not 0.0 <= s.thread_sparse_weight < 1.0:
         raise SettingError(
             "thread_sparse_weight", f"must be ≥ 0 and < 1 (got {s.thread_sparse_weight})"
