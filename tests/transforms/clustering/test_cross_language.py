@@ -7,6 +7,7 @@ what the discount changes, and that it changes nothing within one language.
 import dataclasses
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -127,5 +128,6 @@ def test_languages_survive_a_snapshot_and_older_snapshots_load() -> None:
 @pytest.mark.parametrize("field", ["cross_language_discount", "thread_cross_language_discount"])
 @pytest.mark.parametrize("value", [-0.1, 1.5])
 def test_settings_refuse_out_of_range_discounts(field: str, value: float) -> None:
+    changes: dict[str, Any] = {field: value}
     with pytest.raises(SettingError, match=field):
-        ClusteringSettings(**{field: value})
+        dataclasses.replace(BASE, **changes)
