@@ -36,7 +36,12 @@ from transforms.core.feedback import FeedbackMark
 from transforms.core.records import Article, ArticleMeta, RawDocument
 from transforms.core.settings import Settings, ThreadSpec
 from transforms.core.setup import register
-from transforms.embedding.embed import EmbedArticles, embedding_dim, make_handler
+from transforms.embedding.embed import (
+    EmbedArticles,
+    embedding_dim,
+    embedding_space,
+    make_handler,
+)
 from transforms.sinks.deliver import (
     DEAD_LETTERS_FILE,
     DELIVERIES_FILE,
@@ -273,6 +278,7 @@ def build_graph(
         job.state_every_seconds,
         feedback=job.feedback,
         dim=embedding_dim(job.settings.embedding),
+        space=embedding_space(job.settings.embedding),
         live_feedback=live_feedback,
     )
     dead.append(events["dead_letter"])

@@ -6,7 +6,10 @@ truncated or incompatible file found there wastes all that work and ends in a
 traceback; found here it is a configuration error (exit 2) naming the file and
 what is wrong with it. The check decodes the file the way the stage will
 (``StateStore.load``, then ``StoryTracker.from_bytes`` of its snapshot), so a
-state that passes here loads there; its journal steps are decoded too.
+state that passes here loads there; its journal steps are decoded too. A
+state made with another embedding model (another dimension, or the same
+dimension from another model: MiniLM and e5 both make 384) is refused too:
+its vectors and the new ones would be compared as if they meant the same.
 
 A missing file is fine: it is the first run, and the stage will write it.
 """
@@ -14,11 +17,13 @@ A missing file is fine: it is the first run, and the stage will write it.
 import json
 from collections.abc import Sequence
 
+from transforms.clustering.snapshot import embedding_mismatch
 from transforms.clustering.state_store import StateError, StateStore
 from transforms.clustering.tracker import STATE_VERSION, StoryTracker
 from transforms.core.atomic import read_bytes
 from transforms.core.errors import ConfigError
-from transforms.core.settings import ClusteringSettings, ThreadSpec
+from transforms.core.settings import ClusteringSettings, EmbeddingSettings, ThreadSpec
+from transforms.embedding.embed import embedding_dim, embedding_space
 
 _FRESH_START = "delete it (or name another --state) to start without it"
 
@@ -28,9 +33,13 @@ class StateFileError(ConfigError):
 
 
 def check_state_file(
-    path: str, settings: ClusteringSettings, threads: Sequence[ThreadSpec]
+    path: str,
+    settings: ClusteringSettings,
+    threads: Sequence[ThreadSpec],
+    embedding: EmbeddingSettings | None = None,
 ) -> None:
-    """Raises ``StateFileError`` unless ``path`` is absent or a snapshot this version loads."""
+    """Raises ``StateFileError`` unless ``path`` is absent or a snapshot this version loads
+    (and, given ``embedding``, one made with that embedding model)."""
     try:
         data = read_bytes(path)
     except OSError as exc:  # a folder, no permission, an unreachable bucket…
@@ -47,7 +56,7 @@ def check_state_file(
         return
     data = loaded.tracker
     try:
-        StoryTracker.from_bytes(data, settings, threads)
+        tracker = StoryTracker.from_bytes(data, settings, threads)
     except UnicodeDecodeError:
         raise StateFileError(
             path, f"is corrupt: not UTF-8 JSON, so not a tracker state snapshot; {_FRESH_START}"
@@ -74,3 +83,14 @@ def check_state_file(
             path,
             f"is not a tracker state snapshot this version can read ({detail}); {_FRESH_START}",
         ) from None
+    if embedding is None:
+        return
+    problem = embedding_mismatch(
+        tracker.dim, tracker.space, embedding_dim(embedding), embedding_space(embedding)
+    )
+    if problem is not None:
+        raise StateFileError(
+            path,
+            f"belongs to another embedding model: {problem}; name another --state for "
+            "these settings, or go back to the settings it was made with",
+        )

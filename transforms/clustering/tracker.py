@@ -69,9 +69,12 @@ class StoryTracker:
         threads: Iterable[ThreadSpec] = (),
         dim: int = 384,
         feedback: Iterable[FeedbackMark] = (),
+        space: str | None = None,
     ) -> None:
         self.settings = settings
         self.dim = dim
+        #: The embedding model of its vectors (``embedding_space``), where known.
+        self.space = space
         self.clock: float | None = None
         self.stories: dict[str, Story] = {}
         self.index = StoryIndex(dim)
@@ -357,6 +360,7 @@ class StoryTracker:
                 self.duplicates,
                 tuple(self.book.feedback.marks),
                 centring=list(self.centring.entries()),
+                space=self.space,
             )
         )
 
@@ -369,7 +373,9 @@ class StoryTracker:
         feedback: Iterable[FeedbackMark] = (),
     ) -> "StoryTracker":
         snapshot = decode(data)
-        tracker = cls(settings, (), dim=snapshot.dim, feedback=snapshot.feedback)
+        tracker = cls(
+            settings, (), dim=snapshot.dim, feedback=snapshot.feedback, space=snapshot.space
+        )
         tracker.clock = snapshot.clock
         for story in snapshot.stories.values():
             tracker._restore_story(story)

