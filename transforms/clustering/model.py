@@ -79,6 +79,15 @@ class Story:
     def centroid(self) -> np.ndarray:
         return unit(self.vec_sum)
 
+    def new_language(self, language: str) -> bool:
+        """Whether an article in ``language`` would be the story's first in it
+        (False for a story whose languages are not known: an older snapshot's)."""
+        return bool(self.languages) and language not in self.languages
+
+    def add_language(self, language: str | None) -> None:
+        if language is not None:
+            self.languages.add(language)
+
 
 @dataclasses.dataclass
 class ThreadStory:

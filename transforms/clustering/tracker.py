@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from transforms.clustering import events
+from transforms.clustering.bars import join_bar, lowest_bar
 from transforms.clustering.centring import LanguageCentring, known_language
 from transforms.clustering.duplicates import DuplicateIndex
 from transforms.clustering.feedback import FeedbackBook
@@ -208,9 +209,7 @@ class StoryTracker:
         dense >= (threshold - w) / (1 - w) can reach the threshold, so the
         sparse part is computed for those few candidates only.
         """
-        language = known_language(article.language)
-        discount = self.settings.cross_language_discount if language is not None else 0.0
-        lowest = self.settings.story_threshold - discount  # no story asks less
+        lowest = lowest_bar(self.settings, article.language)
         weight = self.settings.sparse_weight
         floor = lowest if weight == 0 else (lowest - weight) / (1 - weight)
         best: tuple[str, float] | None = None
@@ -221,9 +220,7 @@ class StoryTracker:
         for story_id, dense in self.index.candidates(vector, floor):
             score = dense
             story = self.stories[story_id]
-            needed = self._needed(story, article.timestamp)
-            if discount and story.languages and language not in story.languages:
-                needed = rounded(needed - discount)
+            needed = join_bar(self.settings, story, article.timestamp, article.language)
             if weight:
                 # The name cosine is at most the share (by norm) of the article's
                 # weight on names the story has at all (Cauchy-Schwarz over the
@@ -240,22 +237,6 @@ class StoryTracker:
             ):
                 best = (story_id, score)
         return best
-
-    def _needed(self, story: Story, at: float) -> float:
-        """The score an article at ``at`` needs to join the story: time is evidence.
-
-        The bar rises linearly with the time since the story's last article,
-        by ``story_time_penalty`` over the whole ``story_horizon_days``: an
-        article right after the last one joins at ``story_threshold``, one
-        that comes back after a long quiet spell must match more strongly,
-        and two look-alike events far apart in time split.
-        """
-        penalty = self.settings.story_time_penalty
-        if not penalty:
-            return self.settings.story_threshold
-        gap = max(0.0, at - story.last_seen)
-        horizon = max(self.settings.story_horizon_days * DAY, 1.0)
-        return rounded(self.settings.story_threshold + penalty * min(1.0, gap / horizon))
 
     def _story_key(self, story: Story) -> np.ndarray:
         """What an article is compared with: the centroid direction, or the mean
@@ -276,7 +257,7 @@ class StoryTracker:
             article_ids=[article.id],
             terms=collections.Counter(dict(article.features.terms)),
         )
-        self._note_language(story, article)
+        story.add_language(known_language(article.language))
         self._restore_story(story)
         return story
 
@@ -285,16 +266,10 @@ class StoryTracker:
         self.index.put(story.id, self._story_key(story))
         self._due(story)
 
-    @staticmethod
-    def _note_language(story: Story, article: EmbeddedArticle) -> None:
-        language = known_language(article.language)
-        if language is not None:
-            story.languages.add(language)
-
     def _join(self, story: Story, article: EmbeddedArticle, vector: np.ndarray) -> None:
         story.vec_sum = story.vec_sum + vector
         story.size += 1
-        self._note_language(story, article)
+        story.add_language(known_language(article.language))
         if article.timestamp > story.last_seen:
             story.last_seen = article.timestamp
             self._due(story)
