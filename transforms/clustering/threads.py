@@ -24,12 +24,12 @@ from transforms.clustering.model import (
     Thread,
     ThreadStory,
     bounded,
-    rounded,
     short_hash,
     utc,
 )
 from transforms.clustering.story_index import StoryIndex
-from transforms.clustering.terms import TermStatistics, cosine
+from transforms.clustering.terms import TermStatistics
+from transforms.clustering.thread_scores import Names, score_remembered, score_watched
 from transforms.core.records import EmbeddedArticle, Event, ThreadRecord
 from transforms.core.settings import ClusteringSettings, ThreadSpec
 
@@ -190,7 +190,7 @@ class ThreadBook:
         """
         best: tuple[float, str] | None = None
         details: dict[str, tuple[str, ThreadStory | None, float | None]] = {}
-        names = _Names(terms, dict(article.features.terms))
+        names = Names(terms, dict(article.features.terms))
         for thread_id in self._candidates(vector, stories, index):
             thread = self.threads[thread_id]
             if not thread.accepts(article.features.watch_terms):
@@ -203,12 +203,12 @@ class ThreadBook:
             if self.feedback.confirmed(thread_id, story.id):
                 thread.documents[feedback_key(story.id)] = vector
             if thread.kind == "watched":
-                scored = self._score_watched(thread, vector, story.id, stories, names)
+                scored = score_watched(self.settings, thread, vector, story.id, stories, names)
                 if scored is None:
                     continue
                 score, matched_by, nearest, nearest_score = scored
             else:
-                score, matched_by, nearest, nearest_score = _score(
+                score, matched_by, nearest, nearest_score = score_remembered(
                     thread, vector, story.id, stories
                 )
             threshold = (
@@ -274,42 +274,6 @@ class ThreadBook:
         candidates.update(t.id for t in watched if t.documents)  # the configured few
         return sorted(t for t in candidates if t in self.threads)
 
-    def _score_watched(
-        self,
-        thread: Thread,
-        vector: np.ndarray,
-        exclude: str,
-        stories: Mapping[str, Story],
-        names: "_Names",
-    ) -> tuple[float, str, ThreadStory | None, float | None] | None:
-        """A watched thread's score, judged against its own definition; None: refused.
-
-        The definition (description, exemplars) scores the story, blended
-        with the name cosine to the definition's own names. A remembered
-        story of the thread may carry the match, but only when the story is
-        near the definition itself (``thread_anchor``): otherwise one false
-        positive would pull the next look-alike in, and the thread would
-        drift (chaining). A story nearer one of the thread's negative
-        examples than its definition (``contrast_margin``) is refused.
-        """
-        score, matched_by, nearest, nearest_score = _score(thread, vector, exclude, stories)
-        prototype = thread.prototype()
-        if prototype is None:
-            return score, matched_by, nearest, nearest_score
-        definition = rounded(float(prototype @ vector))
-        negative = thread.nearest_negative(vector)
-        if negative is not None and negative > definition - self.settings.contrast_margin:
-            return None
-        weight = self.settings.thread_sparse_weight
-        if weight and thread.definition_terms:
-            blended = rounded((1 - weight) * definition + weight * names.cosine(thread))
-        else:
-            blended = definition
-        carried = nearest_score is not None and definition >= self.settings.thread_anchor
-        if carried and nearest_score is not None and nearest_score > blended:
-            return nearest_score, "story", nearest, nearest_score
-        return blended, "description", nearest, nearest_score
-
     def _attach(self, story: Story, thread: Thread) -> None:
         story.thread_id = thread.id
         thread.stories[story.id] = ThreadStory(story.id, story.title, story.opened_at, None)
@@ -340,41 +304,3 @@ class ThreadBook:
         self.threads[thread.id] = thread
         self._attach(story, thread)
         return ThreadRecord(thread.id, thread.title, "emergent", story.id, utc(story.opened_at))
-
-
-class _Names:
-    """The name (TF-IDF) cosine of one article to threads' definitions, weights computed once."""
-
-    def __init__(self, terms: TermStatistics, article_terms: Mapping[str, int]) -> None:
-        self._terms = terms
-        self._idf: dict[str, float] = {}
-        self._article = terms.weights(article_terms, self._idf)
-
-    def cosine(self, thread: Thread) -> float:
-        return cosine(self._article, self._terms.weights(thread.definition_terms, self._idf))
-
-
-def _score(
-    thread: Thread, vector: np.ndarray, exclude: str, stories: Mapping[str, Story]
-) -> tuple[float, str, ThreadStory | None, float | None]:
-    """(score, matched_by, nearest earlier story, its similarity) of a story."""
-    nearest: ThreadStory | None = None
-    nearest_score: float | None = None
-    for remembered in thread.stories.values():
-        if remembered.story_id == exclude:
-            continue
-        centroid = remembered.centroid
-        if centroid is None:
-            live = stories.get(remembered.story_id)
-            if live is None:
-                continue
-            centroid = live.centroid()
-        score = rounded(float(centroid @ vector))
-        if nearest_score is None or score > nearest_score:
-            nearest, nearest_score = remembered, score
-    prototype = thread.prototype()
-    description = rounded(float(prototype @ vector)) if prototype is not None else None
-    if description is not None and (nearest_score is None or description >= nearest_score):
-        return description, "description", nearest, nearest_score
-    score = nearest_score if nearest_score is not None else -1.0
-    return score, "story", nearest, nearest_score
