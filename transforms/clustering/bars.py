@@ -7,16 +7,17 @@ languages scores lower than in one (names do not match across scripts, and
 a multilingual model puts a translation further off than a paraphrase).
 """
 
-from transforms.clustering.centring import known_language
-from transforms.clustering.model import DAY, Story, rounded
+from transforms.clustering.model import BOUND_MARGIN, DAY, Story, known_language, rounded
 from transforms.core.settings import ClusteringSettings
 
 
 def lowest_bar(settings: ClusteringSettings, language: str | None) -> float:
-    """The lowest bar any story asks of an article in ``language``: the candidates' floor."""
-    if known_language(language) is None:
-        return settings.story_threshold
-    return settings.story_threshold - settings.cross_language_discount
+    """The lowest bar any story asks of an article in ``language``, less the bound
+    margin: what candidates are looked for from, so none that can join is missed."""
+    bar = settings.story_threshold
+    if known_language(language) is not None:
+        bar = rounded(bar - settings.cross_language_discount)
+    return bar - BOUND_MARGIN
 
 
 def join_bar(settings: ClusteringSettings, story: Story, at: float, language: str | None) -> float:

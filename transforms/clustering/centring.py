@@ -37,12 +37,6 @@ def language_key(language: str) -> str:
     return language.split("-", 1)[0].split("_", 1)[0].strip().lower()
 
 
-def known_language(language: str | None) -> str | None:
-    """The primary subtag of a stated or detected language; None when unknown (``und``)."""
-    key = language_key(language or "")
-    return None if key in ("", "und") else key
-
-
 @dataclasses.dataclass
 class _Mean:
     """One language's (decayed) sum of unit vectors."""

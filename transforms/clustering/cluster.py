@@ -65,7 +65,7 @@ from transforms.clustering.outputs import (
     THREADS,
     EventOutputs,
 )
-from transforms.clustering.snapshot import embedding_mismatch
+from transforms.clustering.snapshot import embedding_mismatch, journal_mismatch
 from transforms.clustering.state_store import StateStore
 from transforms.clustering.threads import definition_ids
 from transforms.clustering.tracker import StoryTracker, order_key
@@ -260,6 +260,9 @@ class _TrackStoriesFn(beam.DoFn):
         # The job's first firing: go on from the stored state of an earlier run.
         loaded = self._store.load()
         tracker = self._tracker(loaded.tracker)
+        problem = journal_mismatch(loaded.steps, self._dim)
+        if problem is not None:
+            raise ValueError(f"{problem}: a state directory belongs to one embedding model")
         replayed: list[Event] = []
         for step, articles in loaded.steps:
             # These steps' outputs may not have left before the crash: their

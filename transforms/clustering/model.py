@@ -13,6 +13,7 @@ import hashlib
 import numpy as np
 
 from transforms.core.records import EmbeddedArticle
+from transforms.text.language import normalise_language
 
 DAY = 86400.0
 _ROLE_RANK = {"description": 0, "exemplar": 0, "negative": 0, "article": 1}
@@ -62,6 +63,13 @@ def bounded(terms: collections.Counter[str], limit: int) -> collections.Counter[
     return collections.Counter(dict(kept))
 
 
+def known_language(language: str | None) -> str | None:
+    """A stated or detected language as its primary subtag (``zh-yue``, ``zh`` → ``zh``;
+    ``rus`` → ``ru``); None when unknown (``und``, empty, not a tag)."""
+    key = normalise_language(language)
+    return None if key in (None, "und", "mul", "zxx") else key
+
+
 @dataclasses.dataclass
 class Story:
     id: str
@@ -73,19 +81,24 @@ class Story:
     article_ids: list[str]
     terms: collections.Counter[str]
     thread_id: str | None = None
-    #: Primary language subtags of its articles (``centring.language_key``).
-    languages: set[str] = dataclasses.field(default_factory=set)
+    #: Languages of its articles (``known_language``); None when not known: a
+    #: story restored from a snapshot written before they were kept, which
+    #: never gets a cross-language discount or a second thread look.
+    languages: set[str] | None = dataclasses.field(default_factory=set)
 
     def centroid(self) -> np.ndarray:
         return unit(self.vec_sum)
 
     def new_language(self, language: str) -> bool:
         """Whether an article in ``language`` would be the story's first in it
-        (False for a story whose languages are not known: an older snapshot's)."""
-        return bool(self.languages) and language not in self.languages
+        (False for a story with no known language yet, or whose languages are
+        not known: an older snapshot's)."""
+        if not self.languages:
+            return False
+        return language not in self.languages
 
     def add_language(self, language: str | None) -> None:
-        if language is not None:
+        if language is not None and self.languages is not None:
             self.languages.add(language)
 
 

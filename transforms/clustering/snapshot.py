@@ -10,7 +10,7 @@ import base64
 import collections
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -81,6 +81,22 @@ def embedding_mismatch(
     return None
 
 
+def journal_mismatch(steps: Iterable[tuple[int, Sequence[Any]]], dim: int) -> str | None:
+    """Why a journal's articles cannot be replayed into a tracker of ``dim``; None if they can.
+
+    A streaming state stopped before its first snapshot has a journal only:
+    the model check of the snapshot cannot see it, its vectors' length can.
+    """
+    for step, articles in steps:
+        for article in articles:
+            if len(article.vector) != dim:
+                return (
+                    f"its journal (step {step}) holds {len(article.vector)}-dimensional vectors "
+                    f"but the configured embedding backend makes {dim}"
+                )
+    return None
+
+
 def _story(s: Story) -> dict[str, Any]:
     story: dict[str, Any] = {
         "id": s.id,
@@ -93,7 +109,7 @@ def _story(s: Story) -> dict[str, Any]:
         "terms": dict(s.terms),
         "thread_id": s.thread_id,
     }
-    if s.languages:  # optional: a snapshot written before has none (no discount for them)
+    if s.languages is not None:  # absent: written before languages were kept (unknown)
         story["languages"] = sorted(s.languages)
     return story
 
@@ -167,7 +183,7 @@ def decode(data: bytes) -> Snapshot:
             list(s["article_ids"]),
             collections.Counter(s["terms"]),
             s["thread_id"],
-            set(s.get("languages", ())),
+            set(s["languages"]) if "languages" in s else None,
         )
     threads: dict[str, Thread] = {}
     for t in state["threads"]:

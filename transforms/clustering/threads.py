@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from transforms.clustering import events
-from transforms.clustering.centring import known_language
 from transforms.clustering.feedback import FeedbackBook
 from transforms.clustering.model import (
     BOUND_MARGIN,
@@ -24,12 +23,14 @@ from transforms.clustering.model import (
     Thread,
     ThreadStory,
     bounded,
+    known_language,
+    rounded,
     short_hash,
     utc,
 )
 from transforms.clustering.story_index import StoryIndex
 from transforms.clustering.terms import TermStatistics
-from transforms.clustering.thread_scores import Names, score_remembered, score_watched
+from transforms.clustering.thread_scores import Names, Scored, score_remembered, score_watched
 from transforms.core.records import EmbeddedArticle, Event, ThreadRecord
 from transforms.core.settings import ClusteringSettings, ThreadSpec
 
@@ -188,10 +189,64 @@ class ThreadBook:
         A story on an emergent thread raises an alert only with
         ``emergent_alerts``; it joins the thread either way.
         """
-        best: tuple[float, str] | None = None
-        details: dict[str, tuple[str, ThreadStory | None, float | None]] = {}
+        candidates = self._candidates(vector, stories, index)
+        best = self._best(candidates, story, article, vector, stories, terms)
+        if best is not None:
+            return self._put_on(story, article, best)
+        if not self.settings.emergent_threads or self.settings.max_emergent_threads == 0:
+            return []
+        return [self._start_emergent(story)]
+
+    def relink(
+        self,
+        story: Story,
+        article: EmbeddedArticle,
+        vector: np.ndarray,
+        stories: Mapping[str, Story],
+        terms: TermStatistics,
+    ) -> list[Event]:
+        """Scores a story again when it takes its first article in a language a
+        watched thread is defined in: an alert, with that article, or nothing.
+
+        A story opened in Russian was scored on its Russian first article
+        against an English definition, across languages; when an English
+        article joins it, that article is scored against the thread in the
+        thread's own language. Only watched threads defined in that language
+        are tried, and only for a story on no watched thread yet; a story that
+        moves off an emergent thread leaves it (a thread left with no story is
+        forgotten).
+        """
+        language = known_language(article.language)
+        if language is None or story.thread_id in self.watched:
+            return []
+        candidates = [
+            t
+            for t in sorted(self.watched)
+            if language in self.threads[t].document_languages.values()
+        ]
+        best = self._best(candidates, story, article, vector, stories, terms)
+        if best is None:
+            return []
+        left = self.threads.get(story.thread_id or "")
+        if left is not None:
+            del left.stories[story.id]
+            if not left.stories:
+                self.forget(left.id)
+        return self._put_on(story, article, best)
+
+    def _best(
+        self,
+        candidates: Iterable[str],
+        story: Story,
+        article: EmbeddedArticle,
+        vector: np.ndarray,
+        stories: Mapping[str, Story],
+        terms: TermStatistics,
+    ) -> tuple[Thread, Scored] | None:
+        """The candidate thread the story scores highest on, at or above its bar."""
+        best: tuple[Thread, Scored] | None = None
         names = Names(terms, dict(article.features.terms))
-        for thread_id in self._candidates(vector, stories, index):
+        for thread_id in candidates:
             thread = self.threads[thread_id]
             if not thread.accepts(article.features.watch_terms):
                 continue
@@ -206,35 +261,25 @@ class ThreadBook:
                 scored = score_watched(self.settings, thread, vector, story.id, stories, names)
                 if scored is None:
                     continue
-                score, matched_by, nearest, nearest_score = scored
+                threshold = rounded(thread.threshold - self._language_discount(thread, story))
             else:
-                score, matched_by, nearest, nearest_score = score_remembered(
-                    thread, vector, story.id, stories
-                )
-            threshold = (
-                thread.threshold - self._language_discount(thread, story)
-                if thread.kind == "watched"
-                else self.settings.emergent_thread_threshold
-            )
-            if score < threshold:
-                continue
-            details[thread_id] = (matched_by, nearest, nearest_score)
-            if best is None or score > best[0]:
-                best = (score, thread_id)
-        if best is not None:
-            thread = self.threads[best[1]]
-            matched_by, nearest, nearest_score = details[best[1]]
-            self._attach(story, thread)
-            if thread.kind == "emergent" and not self.settings.emergent_alerts:
-                return []
-            if self.feedback.silenced(thread.id, story.id):
-                return []
-            return [
-                events.alert(story, article, thread, best[0], matched_by, nearest, nearest_score)
-            ]
-        if not self.settings.emergent_threads or self.settings.max_emergent_threads == 0:
+                scored = score_remembered(thread, vector, story.id, stories)
+                threshold = self.settings.emergent_thread_threshold
+            if scored[0] >= threshold and (best is None or scored[0] > best[1][0]):
+                best = (thread, scored)
+        return best
+
+    def _put_on(
+        self, story: Story, article: EmbeddedArticle, best: tuple[Thread, Scored]
+    ) -> list[Event]:
+        """Attaches the story to the thread it matched: an alert, unless none is due."""
+        thread, (score, matched_by, nearest, nearest_score) = best
+        self._attach(story, thread)
+        if thread.kind == "emergent" and not self.settings.emergent_alerts:
             return []
-        return [self._start_emergent(story)]
+        if self.feedback.silenced(thread.id, story.id):
+            return []
+        return [events.alert(story, article, thread, score, matched_by, nearest, nearest_score)]
 
     def _language_discount(self, thread: Thread, story: Story) -> float:
         """How much lower a watched thread's bar is for a story in none of its

@@ -28,7 +28,7 @@ import numpy as np
 
 from transforms.clustering import events
 from transforms.clustering.bars import join_bar, lowest_bar
-from transforms.clustering.centring import LanguageCentring, known_language
+from transforms.clustering.centring import LanguageCentring
 from transforms.clustering.duplicates import DuplicateIndex
 from transforms.clustering.feedback import FeedbackBook
 from transforms.clustering.model import (
@@ -38,6 +38,7 @@ from transforms.clustering.model import (
     Thread,
     alert_id_for,
     bounded,
+    known_language,
     order_key,
     rounded,
     story_id_for,
@@ -145,8 +146,12 @@ class StoryTracker:
         self._count_language(article)
         if match is not None:
             story = self.stories[match[0]]
+            language = known_language(article.language)
+            first_in_language = language is not None and story.new_language(language)
             self._join(story, article, vector)
             found.append(events.assignment(article, story, "joined", match[1]))
+            if first_in_language:  # scored again, in that language (``ThreadBook.relink``)
+                found.extend(self.book.relink(story, article, vector, self.stories, self.terms))
             return found
         story = self._open(article, vector)
         found.append(events.assignment(article, story, "opened", None))

@@ -266,6 +266,12 @@ def _check_clustering(s: ClusteringSettings) -> None:
     _between(s, -1, 1, "contrast_margin")
     _between(s, 0, 1, "story_time_penalty")
     _between(s, 0, 1, "cross_language_discount", "thread_cross_language_discount")
+    for discount, bar in (
+        ("cross_language_discount", "story_threshold"),
+        ("thread_cross_language_discount", "thread_threshold"),
+    ):
+        if getattr(s, discount) > max(getattr(s, bar), 0.0):
+            raise SettingError(discount, f"must not exceed {bar} ({getattr(s, bar)})")
     if not 0.0 <= s.thread_sparse_weight < 1.0:
         raise SettingError(
             "thread_sparse_weight", f"must be ≥ 0 and < 1 (got {s.thread_sparse_weight})"

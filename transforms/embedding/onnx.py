@@ -87,11 +87,12 @@ def exported_source(folder: str) -> str:
     """The model an exported folder was made from (its ``threadwatch-onnx.json``)."""
     from apache_beam.io.filesystems import FileSystems
 
+    check_folder(folder)  # a local folder without an export: the message that says what to do
     path = f"{folder.rstrip('/')}/{INFO_FILE}"
     try:
         with FileSystems.open(path) as handle:
             return OnnxModelInfo.from_json(handle.read().decode("utf-8")).source
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:
         raise ConfigError(
             folder, f"cannot read {INFO_FILE}: {exc}", key="embedding.onnx_model"
         ) from None

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.tracker_support import article, near, unit
-from transforms.clustering.centring import known_language
+from transforms.clustering.model import known_language
 from transforms.clustering.tracker import StoryTracker, story_id_for
 from transforms.core.records import Alert, Assignment, EmbeddedArticle
 from transforms.core.settings import ClusteringSettings, SettingError, ThreadSpec
@@ -119,10 +119,96 @@ def test_languages_survive_a_snapshot_and_older_snapshots_load() -> None:
     for thread in state["threads"]:
         thread.pop("document_languages", None)
     old = StoryTracker.from_bytes(json.dumps(state).encode(), settings, [WATCHED])
-    assert old.stories[story_id_for("en1")].languages == set()
+    assert old.stories[story_id_for("en1")].languages is None  # not known, not "none"
     assert np.array_equal(
         old.stories[story_id_for("en1")].vec_sum, restored.stories[story_id_for("en1")].vec_sum
     )
+
+
+def test_a_story_of_an_older_snapshot_never_gets_the_discount() -> None:
+    """Its languages are unknown: a German article joining it must not make it a
+    German story that the next English article joins at the lower bar."""
+    settings = dataclasses.replace(BASE, cross_language_discount=0.1)
+    tracker = StoryTracker(settings, [])
+    tracker.observe_all([article("en1", EVENT, 0)])
+    state = json.loads(tracker.to_bytes())
+    for story in state["stories"]:
+        del story["languages"]  # as written before languages were kept
+    old = StoryTracker.from_bytes(json.dumps(state).encode(), settings, [])
+    german = in_language(article("de", near(EVENT, 0.9, "de"), 1), "de")
+    english = article("en2", near(EVENT, 0.55, "en2"), 2)
+    events = old.observe_all([german, english])
+    joined = {e.article["id"]: e.action for e in events if isinstance(e, Assignment)}
+    assert joined == {"de": "joined", "en2": "opened"}
+    assert old.stories[story_id_for("en1")].languages is None
+
+
+def test_the_discount_reaches_past_the_name_bound() -> None:
+    """With names in the score (the shipped multilingual case): no name is shared
+    across scripts, so the score is the embedding part alone, 0.7 × 0.6 = 0.42,
+    under the bar of 0.45 and over the discounted 0.35."""
+    settings = dataclasses.replace(BASE, story_threshold=0.45, sparse_weight=0.3)
+    english = article("en1", EVENT, 0, text="Vladimir Putin met Masoud Pezeshkian in Moscow. " * 4)
+    russian = in_language(
+        article("ru", near(EVENT, 0.6, "ru"), 1, text="Путин встретился с Пезешкианом. " * 6), "ru"
+    )
+    assert actions(settings, [english, russian]) == {"en1": "opened", "ru": "opened"}
+    discounted = dataclasses.replace(settings, cross_language_discount=0.1)
+    assert actions(discounted, [english, russian]) == {"en1": "opened", "ru": "joined"}
+
+
+def test_the_thread_bar_with_a_discount_is_exact() -> None:
+    """0.4 − 0.1 is 0.3 to the decimals scores are rounded to, not 0.30000000000000004."""
+    settings = dataclasses.replace(BASE, thread_threshold=0.4, thread_cross_language_discount=0.1)
+    tracker = StoryTracker(settings, [WATCHED])
+    tracker.observe(article("thread:ru-ir:description", THREAD, -1000, role="description",
+                            thread_id="ru-ir"))  # fmt: skip
+    story = in_language(article("s", near(THREAD, 0.3, "s"), 0), "ru")
+    assert [e.article["id"] for e in tracker.observe_all([story]) if isinstance(e, Alert)] == ["s"]
+
+
+def _relinking(settings: ClusteringSettings) -> tuple[StoryTracker, list[object]]:
+    """A story opened in Russian far from the English definition (0.2), then an
+    English article that joins it and reads like the definition (0.77)."""
+    tracker = StoryTracker(settings, [WATCHED])
+    tracker.observe(article("thread:ru-ir:description", THREAD, -1000, role="description",
+                            thread_id="ru-ir"))  # fmt: skip
+    russian = near(THREAD, 0.2, "ru")
+    english = russian + THREAD
+    stream = [
+        in_language(article("ru", russian, 0), "ru"),
+        article("en", english / np.linalg.norm(english), 1),
+        article("en-again", english / np.linalg.norm(english), 2, text="Another body " * 9),
+    ]
+    return tracker, list(tracker.observe_all(stream))
+
+
+def test_a_story_is_scored_again_on_its_first_article_in_the_definition_language() -> None:
+    settings = dataclasses.replace(BASE, cross_language_discount=0.1, emergent_threads=True)
+    tracker, events = _relinking(settings)
+    story = tracker.stories[story_id_for("ru")]
+    assert {e.article["id"]: e.action for e in events if isinstance(e, Assignment)} == {
+        "ru": "opened",
+        "en": "joined",
+        "en-again": "joined",
+    }
+    # One alert, with the English article that put the story on the thread.
+    alerts = [e for e in events if isinstance(e, Alert)]
+    assert [(a.article["id"], a.story["id"], a.thread["id"]) for a in alerts] == [
+        ("en", story.id, "ru-ir")
+    ]
+    assert story.thread_id == "ru-ir"
+    # The emergent thread the Russian story had started is left, and forgotten.
+    assert [t.kind for t in tracker.threads.values()] == ["watched"]
+
+
+def test_a_story_on_a_watched_thread_is_not_scored_again() -> None:
+    """Opened on the thread already (at the lower cross-language bar): no second alert."""
+    settings = dataclasses.replace(
+        BASE, cross_language_discount=0.1, thread_threshold=0.3, thread_cross_language_discount=0.1
+    )
+    _, events = _relinking(settings)
+    assert [e.article["id"] for e in events if isinstance(e, Alert)] == ["ru"]
 
 
 @pytest.mark.parametrize("field", ["cross_language_discount", "thread_cross_language_discount"])

@@ -223,5 +223,15 @@ def test_an_export_shares_the_space_of_the_model_it_came_from(
     default = load_settings(SETTINGS).embedding
     for folder in onnx_models.values():
         assert embedding_space(onnx_settings(folder).embedding) == embedding_space(default)
-    other = dataclasses.replace(default, model="package:another_model")
-    assert embedding_space(other) != embedding_space(default)
+
+
+def test_a_folder_without_an_export_has_no_space_and_says_how_to_make_one(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError, match="threadwatch onnx-export"):
+        embedding_space(onnx_settings(str(tmp_path)).embedding)
+    (tmp_path / "model.onnx").write_bytes(b"")
+    (tmp_path / "tokenizer.json").write_text("{}")
+    (tmp_path / "threadwatch-onnx.json").write_text("not json")
+    with pytest.raises(ConfigError, match=r"cannot read threadwatch-onnx\.json"):
+        embedding_space(onnx_settings(str(tmp_path)).embedding)
