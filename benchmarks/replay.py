@@ -3,7 +3,8 @@
 Tuning clustering settings means scoring dozens of settings on the same
 articles. Embedding is the expensive part and does not depend on those
 settings, so this module embeds a stream once (the same extraction, features
-and embedding text as the pipeline, cached on disk by content hash) and replays
+and embedding text as the pipeline, cached on disk by a hash of the stream,
+the settings and the code that prepares it) and replays
 the tracker — the same ``StoryTracker`` the Beam stage feeds — for each
 setting. Final figures always come from ``threadwatch eval`` (the real graph);
 a test checks the replay gives the same events.
@@ -29,7 +30,20 @@ from transforms.embedding.handler import article_text, to_embedded
 from transforms.text.extraction import extract_article
 from transforms.text.fingerprint import WatchTermMatcher, compute_features
 
-CACHE = Path(__file__).resolve().parents[1] / "out" / "cache"
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "out" / "cache"
+#: The code a cached stream was made by: a change to extraction, features or
+#: embedding makes a new cache entry instead of replaying stale articles.
+PREPARED_BY = ("transforms/text", "transforms/embedding", "transforms/core", "pipeline/evaluation")
+
+
+def _code_digest() -> bytes:
+    digest = hashlib.sha256()
+    for folder in PREPARED_BY:
+        for source in sorted((REPO / folder).rglob("*.py")):
+            digest.update(source.relative_to(REPO).as_posix().encode() + b"\0")
+            digest.update(source.read_bytes())
+    return digest.digest()
 
 
 def prepare(
@@ -47,6 +61,7 @@ def prepare(
         + repr(
             (settings.embedding, settings.extraction, [t.required_terms for t in threads])
         ).encode()
+        + _code_digest()
     ).hexdigest()[:16]
     cached = CACHE / f"{key}.pkl"
     if cache and cached.exists():

@@ -223,3 +223,20 @@ def test_tuning_replay_scores_like_the_pipeline(
     for level in ("story_level", "topic_level", "thread_level", "merged_events"):
         assert replayed[level] == report[level], level
     assert replayed["alerts"] == report["alerts"]
+
+
+def test_the_replay_cache_is_keyed_by_the_code_that_prepares_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to extraction, features or embedding code must not replay stale articles."""
+    import benchmarks.replay as replay_module
+
+    (tmp_path / "text").mkdir()
+    source = tmp_path / "text" / "fingerprint.py"
+    source.write_text("TOKEN = '[a-z0-9]+'\n")
+    monkeypatch.setattr(replay_module, "REPO", tmp_path)
+    monkeypatch.setattr(replay_module, "PREPARED_BY", ("text",))
+    before = replay_module._code_digest()
+    assert replay_module._code_digest() == before  # the same code, the same key
+    source.write_text("TOKEN = r'\\w+'\n")
+    assert replay_module._code_digest() != before
