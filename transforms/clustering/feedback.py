@@ -21,6 +21,7 @@ class FeedbackBook:
         #: Every mark held, in the order it came: what a snapshot keeps.
         self.marks: list[FeedbackMark] = []
         self._held: set[FeedbackMark] = set()
+        self._judged: set[str] = set()
         self.add(marks)
 
     def add(self, marks: Iterable[FeedbackMark]) -> list[FeedbackMark]:
@@ -39,6 +40,7 @@ class FeedbackBook:
                     self.muted_stories.add(mark.story_id)
             elif mark.thread_id is not None and mark.story_id is not None:
                 self._verdict[(mark.thread_id, mark.story_id)] = mark.verdict
+                self._judged.add(mark.story_id)
         return new
 
     def __bool__(self) -> bool:
@@ -49,6 +51,10 @@ class FeedbackBook:
 
     def confirmed(self, thread_id: str, story_id: str) -> bool:
         return self._verdict.get((thread_id, story_id)) == "relevant"
+
+    def judged(self, story_id: str) -> bool:
+        """Whether the story holds a verdict on any thread (so it has alerted once)."""
+        return story_id in self._judged
 
     def silenced(self, thread_id: str, story_id: str) -> bool:
         return thread_id in self.muted_threads or story_id in self.muted_stories

@@ -212,12 +212,14 @@ class ThreadBook:
         against an English definition, across languages; when an English
         article joins it, that article is scored against the thread in the
         thread's own language. Only watched threads defined in that language
-        are tried, and only for a story on no watched thread yet; a story that
-        moves off an emergent thread leaves it (a thread left with no story is
-        forgotten).
+        are tried, and only for a story on no watched thread yet and with no
+        verdict on any (so it never alerted on one); a story that moves off an
+        emergent thread leaves it (forgotten when no story is left on it).
         """
         language = known_language(article.language)
-        if language is None or story.thread_id in self.watched:
+        if language is None or story.thread_id in self.watched or self.feedback.judged(story.id):
+            # On a watched thread already, or judged by an analyst on one (so it
+            # alerted once): its one alert, and the verdict, stand.
             return []
         candidates = [
             t
@@ -228,11 +230,14 @@ class ThreadBook:
         if best is None:
             return []
         left = self.threads.get(story.thread_id or "")
+        alerts = self._put_on(story, article, best)
         if left is not None:
-            del left.stories[story.id]
-            if not left.stories:
+            # Its memory may have let the story go already (``thread_story_memory``).
+            left.stories.pop(story.id, None)
+            self.remembered.discard(row(left.id, story.id))
+            if not left.stories and not any(s.thread_id == left.id for s in stories.values()):
                 self.forget(left.id)
-        return self._put_on(story, article, best)
+        return alerts
 
     def _best(
         self,

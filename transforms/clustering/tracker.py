@@ -2,7 +2,9 @@
 
 Given embedded articles in event-time order, the tracker decides for each one:
 is it a duplicate of an earlier article; does it join an active story or open
-a new one; and does a new story belong to a thread, which raises an alert. It
+a new one; and does a new story belong to a thread, which raises an alert (a
+story joined by its first article in a watched thread's language is asked
+again, in that language: ``ThreadBook.relink``). It
 knows nothing about Beam: the clustering stage, the evaluation command and the
 unit tests all drive the same object, so a decision made in batch is the
 decision made in streaming.
@@ -149,10 +151,13 @@ class StoryTracker:
             language = known_language(article.language)
             first_in_language = language is not None and story.new_language(language)
             self._join(story, article, vector)
-            found.append(events.assignment(article, story, "joined", match[1]))
+            story.add_language(language)  # in-order articles only, as the name statistics
+            relinked: list[Event] = []
             if first_in_language:  # scored again, in that language (``ThreadBook.relink``)
-                found.extend(self.book.relink(story, article, vector, self.stories, self.terms))
-            return found
+                relinked = self.book.relink(story, article, vector, self.stories, self.terms)
+            # The assignment names the thread the story is on after its article.
+            found.append(events.assignment(article, story, "joined", match[1]))
+            return [*found, *relinked]
         story = self._open(article, vector)
         found.append(events.assignment(article, story, "opened", None))
         found.extend(self.book.link(story, article, vector, self.stories, self.index, self.terms))
@@ -274,7 +279,6 @@ class StoryTracker:
     def _join(self, story: Story, article: EmbeddedArticle, vector: np.ndarray) -> None:
         story.vec_sum = story.vec_sum + vector
         story.size += 1
-        story.add_language(known_language(article.language))
         if article.timestamp > story.last_seen:
             story.last_seen = article.timestamp
             self._due(story)

@@ -3,7 +3,8 @@
 A story marked not relevant leaves its thread's memory and becomes one of
 the thread's negative examples; one marked relevant becomes a positive
 example. A verdict on a story not seen yet applies when it opens
-(``ThreadBook.link``). Each mark is applied once, when it reaches the
+(``ThreadBook.link``); a story with a verdict never gets a second look in
+another language (``ThreadBook.relink``). Each mark is applied once, when it reaches the
 tracker (at a start, from the file, or in a streaming step), so a tracker
 that ran on and one rebuilt from its snapshot hold the same examples.
 """

@@ -1,6 +1,7 @@
 """The clustering stage's vector dimension and model: the backend's, checked against state."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,33 @@ def test_a_state_that_names_no_model_is_judged_by_its_dimension_and_adopts_the_m
     restored = _TrackStoriesFn(SETTINGS, (), None, dim=384, space=E5)._tracker(old)
     assert restored.space == E5
     assert json.loads(restored.to_bytes())["space"] == E5
+
+
+class _Empty:
+    """Beam state read back empty (the job's first firing); writes are kept."""
+
+    def __init__(self) -> None:
+        self.written: object = None
+
+    def read(self) -> object:
+        return None
+
+    def write(self, value: object) -> None:
+        self.written = value
+
+
+def test_a_journal_of_another_dimension_is_refused_at_the_first_firing(tmp_path: Path) -> None:
+    """A streaming state stopped before its first snapshot: a journal only."""
+    from tests.tracker_support import article, unit
+    from transforms.clustering.state_store import StateStore
+
+    path = str(tmp_path / "state.json")
+    StateStore(path).append(1, [article("a1", unit("a"), 0.0)])  # 384 dims
+    fn = _TrackStoriesFn(SETTINGS, (), None, state_path=path, dim=512)
+    fn.setup()
+    with pytest.raises(ValueError, match=r"journal \(step 1\) holds 384-dimensional .* 512"):
+        fn._restore(_Empty(), _Empty(), _Empty(), _Empty())
+    same = _TrackStoriesFn(SETTINGS, (), None, state_path=path, dim=384)
+    same.setup()
+    tracker, _, _ = same._restore(_Empty(), _Empty(), _Empty(), _Empty())
+    assert "a1" in {a for s in tracker.stories.values() for a in s.article_ids}
