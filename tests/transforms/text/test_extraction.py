@@ -174,3 +174,22 @@ def test_extract_text_dead_letters_future_dates_by_its_injected_clock() -> None:
     counters = counters_from_result(result)
     assert counters["items_read"] == 3
     assert counters["dead_letters.extract.future_date"] == 2 == counters["dead_letters"]
+
+
+@pytest.mark.parametrize(
+    "blurb",
+    [
+        "Annie Ernaux is awarded the Nobel Prize in Literature.",
+        "Анни Эрно присуждена Нобелевская премия по литературе.",
+        "安妮·埃尔诺获得诺贝尔文学奖。",
+    ],
+)
+def test_the_multilingual_settings_keep_a_one_sentence_blurb(blurb: str) -> None:
+    """A one-line flash is news there (min_words 5); the default (12) refuses it."""
+    from pipeline.config.settings import load_settings
+
+    multilingual = load_settings(str(REPO / "config" / "settings-multilingual.yaml"))
+    article = extract_article(doc(blurb.encode()), multilingual.extraction)
+    assert article.text == blurb
+    with pytest.raises(ExtractionError, match=r"\(minimum 12\)"):
+        extract_article(doc(blurb.encode()), SETTINGS)
