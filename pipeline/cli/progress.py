@@ -104,9 +104,17 @@ class Progress:
         self._write(now, final=False)
         return True
 
-    def finish(self) -> None:
-        """The last line: the terminal line is completed, the log gets a ``done`` heartbeat."""
-        self._write(self._clock(), final=True)
+    def finish(self, failed: bool = False) -> None:
+        """The last line: the terminal line is completed, the log gets a ``done`` heartbeat.
+
+        After a failure (a refused start, a failed pipeline) there is no ``done``:
+        a terminal line already drawn is only ended, so the error starts a line.
+        """
+        if not failed:
+            self._write(self._clock(), final=True)
+        elif self._terminal and self._width:
+            self._stream.write("\n")
+            self._stream.flush()
 
     def rate(self, now: float) -> float | None:
         """Finished items a second over the last ``window`` seconds (None before any time)."""

@@ -51,10 +51,12 @@ def listening(progress: Progress) -> Iterator[str]:
     """Yields the address to send counts to; the last line is written on exit."""
     listener = _Listener(progress)
     listener.thread.start()
+    failed = True
     try:
         yield listener.address
+        failed = False
     finally:
         listener.stop.set()
         listener.thread.join(timeout=2)
         listener.socket.close()
-        progress.finish()
+        progress.finish(failed=failed)

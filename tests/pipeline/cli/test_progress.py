@@ -102,6 +102,25 @@ def test_finish_completes_the_terminal_line_and_logs_done() -> None:
     ]
 
 
+def test_after_a_failure_there_is_no_done_line() -> None:
+    """A refused start or a failed run: the error, not "done", is the last word."""
+    clock = Clock()
+    untouched = Stream(terminal=False)
+    Progress(untouched, clock).finish(failed=True)
+    assert untouched.getvalue() == ""
+    log = Stream(terminal=False)
+    progress = Progress(log, clock, every=1)
+    clock.now += 2
+    progress.update(read=3)  # a heartbeat was written
+    progress.finish(failed=True)
+    assert "done" not in log.getvalue() and log.getvalue().count("\n") == 1
+    tty = Stream(terminal=True)
+    progress = Progress(tty, clock)
+    progress.update(read=3)  # the line is drawn at once, with no newline
+    progress.finish(failed=True)
+    assert tty.getvalue().endswith("\n") and tty.getvalue().count("\n") == 1
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="total"):
         Progress(Stream(False), Clock(), total=-1)
