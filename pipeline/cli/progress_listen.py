@@ -3,7 +3,7 @@
 ``listening(progress)`` binds a port on 127.0.0.1, hands its address to the
 job (``Job.progress_address``), and adds the stages' counts up into the given
 ``Progress`` on a background thread until the block ends, then writes the
-last line.
+last line (none after a failure: ``Progress.finish``).
 """
 
 import contextlib
@@ -48,7 +48,7 @@ class _Listener:
 
 @contextlib.contextmanager
 def listening(progress: Progress) -> Iterator[str]:
-    """Yields the address to send counts to; the last line is written on exit."""
+    """Yields the address to send counts to; the last line is written on a clean exit."""
     listener = _Listener(progress)
     listener.thread.start()
     failed = True

@@ -140,6 +140,11 @@ class ExtractionSettings:
     #: Articles with fewer words (title and body) after cleaning are
     #: dead-lettered. Low on purpose: a two-sentence news brief is news.
     min_words: int = 12
+    #: The same for an article extracted from an HTML page; None: ``min_words``.
+    #: A page whose extraction left a few words is most often a stub (a bot
+    #: check, "Page not found", a paywall), while a text, JSON or stream item
+    #: of a few words is the item itself: a one-sentence flash.
+    page_min_words: int | None = None
     #: Language given to articles that state none.
     default_language: str = "en"
     #: Publication dates later than now by more than this are dead-lettered
@@ -294,7 +299,7 @@ def _check_clustering(s: ClusteringSettings) -> None:
 def _check_extraction(s: ExtractionSettings) -> None:
     _finite(s)
     _at_least(s, 1, "max_bytes")
-    _at_least(s, 0, "min_words")
+    _at_least(s, 0, "min_words", "page_min_words")
     _between(s, 0.0, 8760.0, "future_tolerance_hours")  # a year at most
     if not _LANGUAGE_TAG.match(s.default_language):
         raise SettingError(

@@ -169,10 +169,13 @@ def extract_article(
     known_title = doc.meta.title or extracted.title or ""
     # Chinese, Thai… count in word-sized units, not by spaces (``scripts``).
     word_count = count_words(body) + count_words(known_title)
-    if word_count < settings.min_words:
+    minimum = settings.min_words
+    if doc.media_type == "text/html" and settings.page_min_words is not None:
+        minimum = settings.page_min_words
+    if word_count < minimum:
         raise ExtractionError(
             "no_text",
-            f"{word_count} words of title and text after cleaning (minimum {settings.min_words})",
+            f"{word_count} words of title and text after cleaning (minimum {minimum})",
         )
 
     meta = doc.meta

@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 import gzip
 import json
+import re
 from typing import Any
 
 import apache_beam as beam
@@ -11,8 +12,9 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipeline.config.settings import load_settings
 from pipeline.summary import counters_from_result
-from tests.support import FIXTURES, REPO
+from tests.support import FIXTURES, MULTILINGUAL_SETTINGS, REPO
 from transforms.core.errors import ExtractionError, ReadError
 from transforms.core.records import ArticleMeta, RawDocument
 from transforms.core.settings import ExtractionSettings
@@ -186,10 +188,28 @@ def test_extract_text_dead_letters_future_dates_by_its_injected_clock() -> None:
 )
 def test_the_multilingual_settings_keep_a_one_sentence_blurb(blurb: str) -> None:
     """A one-line flash is news there (min_words 5); the default (12) refuses it."""
-    from pipeline.config.settings import load_settings
-
-    multilingual = load_settings(str(REPO / "config" / "settings-multilingual.yaml"))
+    multilingual = load_settings(MULTILINGUAL_SETTINGS)
     article = extract_article(doc(blurb.encode()), multilingual.extraction)
     assert article.text == blurb
     with pytest.raises(ExtractionError, match=r"\(minimum 12\)"):
         extract_article(doc(blurb.encode()), SETTINGS)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<title>Just a moment...</title><p>Enable JavaScript and cookies to continue</p>",
+        "<title>Page not found</title><p>Sorry, this page does not exist.</p>",
+        "<title>Subscribe</title><p>Subscribe to continue reading this article.</p>",
+        "<title>Please enable JavaScript</title><p>Please enable JavaScript</p>",
+    ],
+)
+def test_a_page_stub_is_refused_by_the_multilingual_settings_too(page: str) -> None:
+    """An HTML page needs page_min_words (12) there: a few words left is a stub."""
+    multilingual = load_settings(MULTILINGUAL_SETTINGS).extraction
+    with pytest.raises(ExtractionError, match=r"\(minimum 12\)"):
+        extract_article(doc(page.encode(), "text/html"), multilingual)
+    # The same words as a plain-text item are one (min_words 5 applies).
+    words = re.sub(r"<[^>]+>", " ", page).split()
+    assert len(words) >= 5
+    extract_article(doc(" ".join(words).encode()), multilingual)
