@@ -219,7 +219,8 @@ class StoryTracker:
         dense >= (threshold - w) / (1 - w) can reach the threshold, so the
         sparse part is computed for those few candidates only.
         """
-        lowest = lowest_bar(self.settings, article.language)
+        language = known_language(article.language)  # once, not per candidate
+        lowest = lowest_bar(self.settings, language)
         weight = self.settings.sparse_weight
         floor = lowest if weight == 0 else (lowest - weight) / (1 - weight)
         best: tuple[str, float] | None = None
@@ -230,7 +231,7 @@ class StoryTracker:
         for story_id, dense in self.index.candidates(vector, floor):
             score = dense
             story = self.stories[story_id]
-            needed = join_bar(self.settings, story, article.timestamp, article.language)
+            needed = join_bar(self.settings, story, article.timestamp, language)
             if weight:
                 # The name cosine is at most the share (by norm) of the article's
                 # weight on names the story has at all (Cauchy-Schwarz over the
