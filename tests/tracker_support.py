@@ -1,5 +1,6 @@
 """Building embedded articles with chosen similarities, for tracker logic tests."""
 
+import dataclasses
 import datetime as dt
 import hashlib
 
@@ -52,3 +53,8 @@ def article(
         features=features,
         vector=vector.astype(np.float32),
     )
+
+
+def in_language(a: EmbeddedArticle, language: str) -> EmbeddedArticle:
+    """The same article, stated in ``language``."""
+    return dataclasses.replace(a, language=language)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.tracker_support import article, near, unit
+from tests.tracker_support import article, in_language, near, unit
 from transforms.clustering.model import known_language
 from transforms.clustering.tracker import StoryTracker, story_id_for
 from transforms.core.records import Alert, Assignment, EmbeddedArticle
@@ -28,10 +28,6 @@ BASE = ClusteringSettings(
 )
 EVENT = unit("event")
 THREAD = unit("thread")
-
-
-def in_language(a: EmbeddedArticle, language: str) -> EmbeddedArticle:
-    return dataclasses.replace(a, language=language)
 
 
 def actions(settings: ClusteringSettings, stream: Sequence[EmbeddedArticle]) -> dict[str, str]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tests.tracker_support import article, near, unit
+from tests.tracker_support import article, in_language, near, unit
 from transforms.clustering.tracker import StoryTracker, story_id_for
 from transforms.core.feedback import FeedbackMark
 from transforms.core.records import Alert, Assignment, EmbeddedArticle
@@ -23,10 +23,6 @@ SETTINGS = ClusteringSettings(
 )
 RUSSIAN = near(THREAD, 0.2, "ru")  # far from the English definition
 ENGLISH = (RUSSIAN + THREAD) / np.linalg.norm(RUSSIAN + THREAD)  # 0.77 to both
-
-
-def in_language(a: EmbeddedArticle, language: str) -> EmbeddedArticle:
-    return dataclasses.replace(a, language=language)
 
 
 def watching(settings: ClusteringSettings = SETTINGS, language: str = "en") -> StoryTracker:
