@@ -91,7 +91,9 @@ class StoryTracker:
         self.duplicates = DuplicateIndex()
         self.terms = TermStatistics()
         self.centring = LanguageCentring(
-            settings.language_centring_min_count, settings.language_centring_half_life_days
+            settings.language_centring_min_count,
+            settings.language_centring_half_life_days,
+            settings.language_centring_pooled_min_count,
         )
 
     @property

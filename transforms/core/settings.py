@@ -123,6 +123,11 @@ class ClusteringSettings:
     #: Half-life (event time, days) of an article's weight in its language's
     #: mean; 0: every earlier article weighs the same.
     language_centring_half_life_days: float = 0.0
+    #: A language not yet counted ``language_centring_min_count`` times is
+    #: centred on the mean of all languages' earlier articles, once these
+    #: number this many, instead of not at all (``centring.LanguageCentring``,
+    #: ``pooled_min_count``). 0: never.
+    language_centring_pooled_min_count: int = 0
 
     def __post_init__(self) -> None:
         _check_clustering(self)
@@ -293,7 +298,7 @@ def _check_clustering(s: ClusteringSettings) -> None:
         "max_emergent_threads",
     )
     _at_least(s, 1, "thread_story_memory", "story_term_limit", "language_centring_min_count")
-    _at_least(s, 0, "language_centring_half_life_days")
+    _at_least(s, 0, "language_centring_half_life_days", "language_centring_pooled_min_count")
 
 
 def _check_extraction(s: ExtractionSettings) -> None:

@@ -80,7 +80,63 @@ def test_entries_restore_the_same_means() -> None:
     assert list(copy.entries()) == list(centring.entries())
 
 
-@pytest.mark.parametrize("kwargs", [{"min_count": 0}, {"half_life_days": -1.0}])
+def test_a_language_not_yet_counted_is_centred_on_the_pooled_mean() -> None:
+    centring = LanguageCentring(min_count=3, pooled_min_count=4)
+    english = [_unit(1, 0, n) for n in range(3)]
+    russian = _unit(0, 1, 1)
+    for n, v in enumerate(english):
+        centring.add("en", v, float(n))
+    probe = _unit(0, 1, 0)
+    # Three articles in all: fewer than pooled_min_count, so Thai stays as it is.
+    assert np.array_equal(centring.centred("th", probe), probe)
+    centring.add("ru", russian, 3.0)
+    pooled = (sum(english) + russian) / 4
+    expected = probe - pooled
+    assert np.allclose(centring.centred("th", probe), expected / np.linalg.norm(expected))
+    # Russian has one article: under min_count, so it is pooled too, own article included.
+    assert np.allclose(centring.centred("ru", probe), expected / np.linalg.norm(expected))
+    # English counts min_count: its own mean, not the pool.
+    own = probe - sum(english) / 3
+    assert np.allclose(centring.centred("en", probe), own / np.linalg.norm(own))
+
+
+def test_without_pooled_min_count_a_language_not_yet_counted_is_left_alone() -> None:
+    centring = LanguageCentring(min_count=3)
+    for n in range(10):
+        centring.add("en", _unit(1, 0, n), float(n))
+    probe = _unit(0, 1, 0)
+    assert np.array_equal(centring.centred("th", probe), probe)
+
+
+def test_the_pooled_mean_decays_each_language_to_the_latest_article() -> None:
+    centring = LanguageCentring(min_count=5, half_life_days=1.0, pooled_min_count=2)
+    old, new = _unit(1, 0, 0), _unit(0, 1, 0)
+    centring.add("ar", old, 0.0)
+    centring.add("he", new, DAY)  # "ar"'s article is a day older: it weighs 1/2
+    probe = _unit(0, 0, 1)
+    expected = probe - (0.5 * old + new) / 1.5
+    assert np.allclose(centring.centred("th", probe), expected / np.linalg.norm(expected))
+
+
+def test_the_pooled_mean_is_the_same_bit_for_bit_whatever_order_languages_came_in() -> None:
+    rng = np.random.default_rng(3)
+    items = [(lang, _unit(*rng.normal(size=16))) for lang in ("ru", "zh", "ar", "th", "hi")]
+    forward = LanguageCentring(min_count=9, pooled_min_count=5)
+    backward = LanguageCentring(min_count=9, pooled_min_count=5)
+    for lang, v in items:
+        forward.add(lang, v, 0.0)
+    for lang, v in reversed(items):
+        backward.add(lang, v, 0.0)
+    probe = _unit(*rng.normal(size=16))
+    assert np.array_equal(forward.centred("fa", probe), backward.centred("fa", probe))
+    copy = LanguageCentring(min_count=9, pooled_min_count=5)
+    copy.restore(forward.entries())
+    assert np.array_equal(copy.centred("fa", probe), forward.centred("fa", probe))
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"min_count": 0}, {"half_life_days": -1.0}, {"pooled_min_count": -1}]
+)
 def test_bad_arguments_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         LanguageCentring(**kwargs)  # type: ignore[arg-type]
@@ -88,7 +144,11 @@ def test_bad_arguments_are_refused(kwargs: dict[str, float]) -> None:
 
 @pytest.mark.parametrize(
     "field, value",
-    [("language_centring_min_count", 0), ("language_centring_half_life_days", -1.0)],
+    [
+        ("language_centring_min_count", 0),
+        ("language_centring_half_life_days", -1.0),
+        ("language_centring_pooled_min_count", -1),
+    ],
 )
 def test_settings_refuse_out_of_range_values(field: str, value: float) -> None:
     with pytest.raises(SettingError):
@@ -152,6 +212,46 @@ def test_centring_brings_one_event_in_two_languages_together() -> None:
     on_events = StoryTracker(on, dim=8).observe_all(_stream())
     assert _story_of(off_events, "a30") != _story_of(off_events, "a31")
     assert _story_of(on_events, "a30") == _story_of(on_events, "a31")
+
+
+def _stream_with_a_lone_language() -> list[EmbeddedArticle]:
+    """A direction every vector shares (the model's), larger than any event.
+
+    Russian and English background news, then an English article on the
+    event and, an hour later, the one Persian article of the stream, on the
+    same event. English is centred on its own mean; Persian, with one
+    article, has none, and uncentred the shared direction swamps its event.
+    """
+    rng = np.random.default_rng(11)
+    shared = 2.0 * np.eye(8)[3]
+    items: list[EmbeddedArticle] = []
+    for i in range(6):
+        for offset, language, n in ((1, "ru", i), (2, "en", 10 + i)):
+            vector = shared + 0.3 * np.eye(8)[offset] + rng.normal(0, 0.05, 8)
+            items.append(_article(n, language, _unit(*vector), f"{language} {i}"))
+    event = 0.9 * np.eye(8)[0]
+    items.append(_article(30, "en", _unit(*(shared + 0.3 * np.eye(8)[2] + event)), "Treaty"))
+    items.append(_article(31, "fa", _unit(*(shared + 0.3 * np.eye(8)[6] + event)), "پیمان"))
+    return items
+
+
+def test_the_pooled_mean_lets_a_language_s_first_article_join_its_event() -> None:
+    base = ClusteringSettings(
+        story_threshold=0.6,
+        sparse_weight=0.0,
+        emergent_threads=False,
+        language_centring=True,
+        language_centring_min_count=3,
+    )
+    pooled = dataclasses.replace(base, language_centring_pooled_min_count=10)
+    alone = StoryTracker(base, dim=8).observe_all(_stream_with_a_lone_language())
+    joined = StoryTracker(pooled, dim=8).observe_all(_stream_with_a_lone_language())
+    assert _story_of(alone, "a31") != _story_of(alone, "a30")
+    assert _story_of(joined, "a31") == _story_of(joined, "a30")
+    # A pool smaller than its minimum (13 articles before the Persian one) is not used.
+    small = dataclasses.replace(base, language_centring_pooled_min_count=14)
+    events = StoryTracker(small, dim=8).observe_all(_stream_with_a_lone_language())
+    assert _story_of(events, "a31") != _story_of(events, "a30")
 
 
 def test_snapshot_carries_the_means_and_old_snapshots_load() -> None:
