@@ -12,6 +12,13 @@ centred cosine for "same gold story" within and across languages.
 
     python -m benchmarks.itn_ceiling [--stream ../shared/data/itn/itn_2022.jsonl]
         [--settings config/settings-multilingual.yaml] [--window 14] [--min-words N]
+        [--centring offline|online|none] [--centring-min-count 5] [--pooled-min-count N]
+
+``--centring online`` centres each vector as the tracker does (the real
+``LanguageCentring``, in event-time order: on the means of the articles
+before it, a language from its ``--centring-min-count``-th + 1 article, the
+pooled mean before that with ``--pooled-min-count``); ``offline`` (default)
+on its language's mean over the whole stream, which no online system has.
 
 Vectors come from ``benchmarks.replay.prepare`` (the pipeline's extraction,
 features and embedding text). Needs ``../shared`` (the ITN file); scipy and
@@ -36,7 +43,7 @@ from benchmarks.replay import prepare
 from pipeline.config.settings import load_settings
 from pipeline.evaluation.evaluate import bcubed
 from pipeline.evaluation.labelled import read_stream
-from transforms.clustering.centring import language_key
+from transforms.clustering.centring import LanguageCentring, language_key
 
 DAY = 86400.0
 #: The tracker centres a language from its 6th article (``language_centring_min_count`` 5).
@@ -60,6 +67,23 @@ def centred(vectors: NDArray[Any], languages: Sequence[str]) -> NDArray[Any]:
     return _unit(out)
 
 
+def online_centred(
+    vectors: NDArray[Any],
+    languages: Sequence[str],
+    order: Sequence[int],
+    min_count: int,
+    pooled_min_count: int,
+) -> NDArray[Any]:
+    """Each unit vector centred on the means of the articles before it in ``order``."""
+    v = _unit(vectors)
+    centring = LanguageCentring(min_count, 0.0, pooled_min_count)
+    out = v.copy()
+    for i in order:
+        out[i] = centring.centred(languages[i], v[i])
+        centring.add(languages[i], v[i], 0.0)
+    return out
+
+
 def _scores(
     ids: Sequence[str], clusters: Sequence[int], gold: dict[str, str]
 ) -> tuple[float, float, float]:
@@ -77,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--settings", default=str(REPO / "config" / "settings-multilingual.yaml"))
     parser.add_argument("--window", type=float, default=14.0, help="days; 0: no window")
     parser.add_argument("--min-words", type=int, help="instead of the settings' min_words")
+    parser.add_argument("--centring", choices=("offline", "online", "none"), default="offline")
+    parser.add_argument("--centring-min-count", type=int, default=MIN_CENTRED - 1)
+    parser.add_argument("--pooled-min-count", type=int, default=0, help="online only; 0: none")
     args = parser.parse_args(argv)
     records = read_stream(args.stream)
     settings = load_settings(args.settings)
@@ -87,10 +114,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     gold = {r.id: r.story for r in records if r.role == "stream" and r.story}
     articles = [a for a in embedded if a.id in gold]
     ids = [a.id for a in articles]
-    vectors = centred(
-        np.stack([a.vector.astype(np.float64) for a in articles]), [a.language for a in articles]
-    )
+    raw = np.stack([a.vector.astype(np.float64) for a in articles])
     times = np.array([a.published.timestamp() for a in articles])
+    if args.centring == "offline":
+        vectors = centred(raw, [a.language for a in articles])
+    elif args.centring == "online":
+        order = sorted(range(len(ids)), key=lambda i: (times[i], ids[i]))
+        vectors = online_centred(
+            raw,
+            [a.language for a in articles],
+            order,
+            args.centring_min_count,
+            args.pooled_min_count,
+        )
+    else:
+        vectors = _unit(raw)
     stories = [gold[i] for i in ids]
     _, perfect = np.unique(stories, return_inverse=True)
     p, r, f = _scores(ids, perfect.tolist(), gold)

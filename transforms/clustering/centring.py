@@ -17,11 +17,11 @@ news is about now.
 
 With ``pooled_min_count``, a language not yet counted ``min_count`` times is
 centred on the mean of *all* earlier articles, every language together, once
-those number ``pooled_min_count``. It removes the model's shared direction and what the
-stream's news has in common, not the language's own offset; without it such
-an article stays uncentred, and with a model whose cosines sit high (e5:
-unrelated blurbs near 0.7) it clears a bar chosen for centred vectors and
-joins whatever is near. A stream of many languages with a few articles each
+those number ``pooled_min_count``. It removes the model's shared direction
+and what the stream's news has in common, not the language's own offset;
+without it such an article stays uncentred, and with a model whose cosines
+sit high (e5: unrelated blurbs near 0.7) it clears a bar chosen for centred
+vectors and joins whatever is near. A stream of many languages with a few articles each
 is exactly that case. The pooled mean needs many more articles than one
 language's: in a small stream on one topic (the five seeds) the mean of all
 articles *is* that topic, and taking it off an article in another language
@@ -80,7 +80,7 @@ class LanguageCentring:
         return len(self._means)
 
     def centred(self, language: str, vector: np.ndarray) -> np.ndarray:
-        """``vector`` minus its language's mean, made unit; unchanged before ``min_count``.
+        """``vector`` minus its language's mean, made unit (or the pooled mean, or unchanged).
 
         The mean is that of the articles added so far, never ``vector``'s own.
         Before its language counts ``min_count``, the mean of all languages'

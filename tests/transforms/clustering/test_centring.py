@@ -276,3 +276,22 @@ def test_snapshot_carries_the_means_and_old_snapshots_load() -> None:
     off.observe_all(items)
     assert b'"centring"' not in off.to_bytes()
     assert decode(off.to_bytes()).centring == []
+
+
+def test_a_resumed_tracker_pools_as_the_stopped_one_would_have() -> None:
+    pooled = ClusteringSettings(
+        story_threshold=0.6,
+        sparse_weight=0.0,
+        emergent_threads=False,
+        language_centring=True,
+        language_centring_min_count=3,
+        language_centring_pooled_min_count=10,
+    )
+    items = sorted(_stream_with_a_lone_language(), key=order_key)
+    expected = StoryTracker(pooled, dim=8).observe_all(items)
+    assert _story_of(expected, "a31") == _story_of(expected, "a30")  # the pool was used
+    for split in range(1, len(items)):
+        first = StoryTracker(pooled, dim=8)
+        got = first.observe_all(items[:split])
+        resumed = StoryTracker.from_bytes(first.to_bytes(), pooled)
+        assert got + resumed.observe_all(items[split:]) == expected, split
