@@ -79,7 +79,8 @@ def line(name: str, report: dict[str, Any]) -> str:
         f"R {story['bcubed']['recall']:.3f})  pw F1 {story['pairwise']['f1']:.3f}  "
         f"merged {merged['threads_with_merged_events']:2}/{merged['threads']}  "
         f"alerts P {alerts['precision']} R {alerts['recall']} ({alerts['alerts']})  "
-        f"emergent/1k {emergent:.0f}  cross-lingual R {report['cross_lingual']['recall']}"
+        f"emergent/1k {emergent:.0f}  cross-lingual R {report['cross_lingual']['recall']}  "
+        f"tracking P {report['tracking']['precision']} R {report['tracking']['recall']}"
     )
 
 

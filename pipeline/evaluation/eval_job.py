@@ -21,6 +21,7 @@ from pipeline.evaluation.evaluate import (
     clustering_report,
     merged_events,
     micro_alerts,
+    tracking_report,
 )
 from pipeline.evaluation.labelled import LabelledRecord, document, exemplar_threads, read_stream
 from pipeline.evaluation.languages import (
@@ -100,6 +101,7 @@ def score(
         "languages": per_language(language, outputs),
         "cross_lingual": cross_lingual_recall(predicted, gold_story, language),
         "cross_language_duplicates": cross_language_duplicates(language, outputs),
+        "tracking": tracking_report(predicted_thread, gold_thread, watched),
         "alerts": {
             "per_thread": alert_report(
                 outputs["alerts"], _stream_order(records), gold_story, gold_thread, watched
@@ -188,6 +190,13 @@ def format_report(report: dict[str, Any]) -> list[str]:
                 f"  {thread_id}: P {r['precision']} R {r['recall']} alerts {r['alerts']} "
                 f"delay {r['delay_articles']['mean']}"
             )
+    tracking = report.get("tracking")
+    if tracking and tracking["per_thread"]:
+        lines.append(
+            f"watched-thread tracking (articles): {tracking['tracked']} tracked, correct "
+            f"{tracking['correct']}, precision {tracking['precision']}, recall "
+            f"{tracking['recall']} (gold articles {tracking['gold']})"
+        )
     lines.extend(format_languages(report))
     counts = report["counts"]
     lines.append(

@@ -152,6 +152,48 @@ def alert_report(
     return report
 
 
+def tracking_report(
+    predicted_thread: Mapping[str, str], gold_thread: Mapping[str, str], watched: Sequence[str]
+) -> dict[str, Any]:
+    """Article-level tracking of each watched thread, and all of them together.
+
+    An article is tracked by a thread when the story it ended in (a copy: its
+    original's story) is on that thread at the end of the run; it is on the
+    thread by the gold labels when its gold thread is that thread. Precision
+    is the share of tracked articles that are on the thread, recall the share
+    of the thread's articles that are tracked: what an analyst following the
+    thread's timeline reads, and what it misses. Alerts count stories; this
+    counts every article, so one wrong story with many articles weighs more.
+    """
+    tracked_by: dict[str, set[str]] = {t: set() for t in watched}
+    for item, thread_id in predicted_thread.items():
+        if thread_id in tracked_by and item in gold_thread:
+            tracked_by[thread_id].add(item)
+    per_thread: dict[str, Any] = {}
+    for thread_id in watched:
+        gold = {i for i, t in gold_thread.items() if t == thread_id}
+        tracked = tracked_by[thread_id]
+        correct = len(tracked & gold)
+        per_thread[thread_id] = {
+            "tracked": len(tracked),
+            "gold": len(gold),
+            "correct": correct,
+            "precision": round(correct / len(tracked), 4) if tracked else None,
+            "recall": round(correct / len(gold), 4) if gold else None,
+        }
+    tracked_all = sum(r["tracked"] for r in per_thread.values())
+    gold_all = sum(r["gold"] for r in per_thread.values())
+    correct_all = sum(r["correct"] for r in per_thread.values())
+    return {
+        "tracked": tracked_all,
+        "gold": gold_all,
+        "correct": correct_all,
+        "precision": round(correct_all / tracked_all, 4) if tracked_all else None,
+        "recall": round(correct_all / gold_all, 4) if gold_all else None,
+        "per_thread": per_thread,
+    }
+
+
 def micro_alerts(per_thread: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """All watched threads together: precision and recall over every alert and gold story."""
     alerts = sum(r["alerts"] for r in per_thread.values())

@@ -15,7 +15,13 @@ from pipeline.evaluation.ecbplus import (
     with_exemplars,
 )
 from pipeline.evaluation.eval_job import EvalRun, run_eval, write_stream
-from pipeline.evaluation.evaluate import alert_report, bcubed, micro_alerts, pairwise
+from pipeline.evaluation.evaluate import (
+    alert_report,
+    bcubed,
+    micro_alerts,
+    pairwise,
+    tracking_report,
+)
 from pipeline.evaluation.labelled import parse_stream
 from tests.support import FIXTURES, SETTINGS, THREADS, CachedModelHandler
 from transforms.core.errors import ConfigError
@@ -69,6 +75,34 @@ def test_alert_precision_recall_and_delay() -> None:
     assert (report["gold_stories"], report["recall"]) == (3, round(2 / 3, 4))
     assert report["delay_articles"] == {"mean": 0.5, "max": 1}
     assert micro_alerts({"T": report})["precision"] == 0.5
+
+
+def test_tracking_counts_the_articles_each_watched_thread_ends_with() -> None:
+    gold = {"a": "T", "b": "T", "c": "T", "d": "U", "e": "U"}
+    # a, b on T; c's story went to an emergent thread; d (gold U) wrongly on T;
+    # e on U; x tracked by T is not a stream article with a gold thread.
+    predicted = {"a": "T", "b": "T", "c": "t-1", "d": "T", "e": "U", "x": "T"}
+    report = tracking_report(predicted, gold, ["T", "U", "V"])
+    assert report["per_thread"]["T"] == {
+        "tracked": 3,
+        "gold": 3,
+        "correct": 2,
+        "precision": round(2 / 3, 4),
+        "recall": round(2 / 3, 4),
+    }
+    assert report["per_thread"]["U"]["precision"] == 1.0
+    assert report["per_thread"]["U"]["recall"] == 0.5
+    # A watched thread with no gold articles and none tracked: no figure.
+    assert report["per_thread"]["V"] == {
+        "tracked": 0,
+        "gold": 0,
+        "correct": 0,
+        "precision": None,
+        "recall": None,
+    }
+    assert (report["tracked"], report["gold"], report["correct"]) == (4, 5, 3)
+    assert report["precision"] == 0.75 and report["recall"] == 0.6
+    assert tracking_report(predicted, gold, [])["precision"] is None
 
 
 @pytest.mark.parametrize(
