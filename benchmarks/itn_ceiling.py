@@ -16,7 +16,8 @@ centred cosine for "same gold story" within and across languages.
 
 ``--centring online`` centres each vector as the tracker does (the real
 ``LanguageCentring``, in event-time order: on the means of the articles
-before it, a language from its ``--centring-min-count``-th + 1 article, the
+before it, duplicates included, which the tracker leaves out: on ITN the
+same figures either way, a language from its ``--centring-min-count``-th + 1 article, the
 pooled mean before that with ``--pooled-min-count``); ``offline`` (default)
 on its language's mean over the whole stream, which no online system has.
 

@@ -191,7 +191,7 @@ def format_report(report: dict[str, Any]) -> list[str]:
                 f"delay {r['delay_articles']['mean']}"
             )
     tracking = report.get("tracking")
-    if tracking and tracking["per_thread"]:
+    if tracking and tracking["gold"]:
         lines.append(
             f"watched-thread tracking (articles): {tracking['tracked']} tracked, correct "
             f"{tracking['correct']}, precision {tracking['precision']}, recall "

@@ -164,10 +164,12 @@ def tracking_report(
     of the thread's articles that are tracked: what an analyst following the
     thread's timeline reads, and what it misses. Alerts count stories; this
     counts every article, so one wrong story with many articles weighs more.
+    An article with no gold thread that ends on a watched thread counts
+    against it, as any other article not on it.
     """
     tracked_by: dict[str, set[str]] = {t: set() for t in watched}
     for item, thread_id in predicted_thread.items():
-        if thread_id in tracked_by and item in gold_thread:
+        if thread_id in tracked_by:
             tracked_by[thread_id].add(item)
     per_thread: dict[str, Any] = {}
     for thread_id in watched:

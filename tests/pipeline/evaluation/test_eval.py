@@ -80,14 +80,14 @@ def test_alert_precision_recall_and_delay() -> None:
 def test_tracking_counts_the_articles_each_watched_thread_ends_with() -> None:
     gold = {"a": "T", "b": "T", "c": "T", "d": "U", "e": "U"}
     # a, b on T; c's story went to an emergent thread; d (gold U) wrongly on T;
-    # e on U; x tracked by T is not a stream article with a gold thread.
+    # e on U; x, with no gold thread, on T: wrong too.
     predicted = {"a": "T", "b": "T", "c": "t-1", "d": "T", "e": "U", "x": "T"}
     report = tracking_report(predicted, gold, ["T", "U", "V"])
     assert report["per_thread"]["T"] == {
-        "tracked": 3,
+        "tracked": 4,
         "gold": 3,
         "correct": 2,
-        "precision": round(2 / 3, 4),
+        "precision": 0.5,
         "recall": round(2 / 3, 4),
     }
     assert report["per_thread"]["U"]["precision"] == 1.0
@@ -100,9 +100,43 @@ def test_tracking_counts_the_articles_each_watched_thread_ends_with() -> None:
         "precision": None,
         "recall": None,
     }
-    assert (report["tracked"], report["gold"], report["correct"]) == (4, 5, 3)
-    assert report["precision"] == 0.75 and report["recall"] == 0.6
+    assert (report["tracked"], report["gold"], report["correct"]) == (5, 5, 3)
+    assert report["precision"] == 0.6 and report["recall"] == 0.6
     assert tracking_report(predicted, gold, [])["precision"] is None
+
+
+def test_score_tracks_by_each_story_s_final_thread_copies_and_dead_letters() -> None:
+    from pipeline.evaluation.eval_job import score
+
+    lines = [{"id": f"a{n}", "text": "x", "story": "S", "thread": "T"} for n in range(4)] + [
+        {"id": "b", "text": "x", "story": "R", "thread": "U"}
+    ]
+    records = parse_stream("\n".join(json.dumps(line) for line in lines), "s.jsonl")
+
+    def assigned(item: str, story: str) -> dict[str, Any]:
+        return {"article": {"id": item, "language": "en"}, "story_id": story}
+
+    outputs: dict[str, list[dict[str, Any]]] = {
+        # a0, a1 in s-1, which ended on T; b in s-2, which also ended on T.
+        "assignments": [assigned("a0", "s-1"), assigned("a1", "s-1"), assigned("b", "s-2")],
+        # a2 is a copy of a1: it follows s-1 onto T.
+        "duplicates": [
+            {"article": {"id": "a2", "language": "en"}, "duplicate_of": "a1", "kind": "near"}
+        ],
+        # a3 was refused: on no thread, a miss.
+        "dead_letters": [{"item": "a3", "reason": "no_text", "language": None}],
+        "stories": [{"story_id": "s-1", "thread_id": "T"}, {"story_id": "s-2", "thread_id": "T"}],
+        "alerts": [],
+        "threads": [],
+    }
+    tracking = score(records, outputs, {}, ["T"])["tracking"]
+    assert tracking["per_thread"]["T"] == {
+        "tracked": 4,
+        "gold": 4,
+        "correct": 3,
+        "precision": 0.75,
+        "recall": 0.75,
+    }
 
 
 @pytest.mark.parametrize(
