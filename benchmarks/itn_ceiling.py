@@ -51,21 +51,21 @@ DAY = 86400.0
 MIN_CENTRED = 6
 
 
-def _unit(rows: NDArray[Any]) -> NDArray[Any]:
+def unit_rows(rows: NDArray[Any]) -> NDArray[Any]:
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     return np.asarray(rows / np.where(norms > 0, norms, 1.0))
 
 
 def centred(vectors: NDArray[Any], languages: Sequence[str]) -> NDArray[Any]:
     """Each unit vector minus its language's mean over the whole stream (offline)."""
-    v = _unit(vectors)
+    v = unit_rows(vectors)
     keys = np.array([language_key(x) for x in languages])
     out = v.copy()
     for key, count in Counter(keys.tolist()).items():
         rows = keys == key
         if count >= MIN_CENTRED:
             out[rows] = v[rows] - v[rows].mean(axis=0)
-    return _unit(out)
+    return unit_rows(out)
 
 
 def online_centred(
@@ -76,7 +76,7 @@ def online_centred(
     pooled_min_count: int,
 ) -> NDArray[Any]:
     """Each unit vector centred on the means of the articles before it in ``order``."""
-    v = _unit(vectors)
+    v = unit_rows(vectors)
     centring = LanguageCentring(min_count, 0.0, pooled_min_count)
     out = v.copy()
     for i in order:
@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.pooled_min_count,
         )
     else:
-        vectors = _unit(raw)
+        vectors = unit_rows(raw)
     stories = [gold[i] for i in ids]
     _, perfect = np.unique(stories, return_inverse=True)
     p, r, f = _scores(ids, perfect.tolist(), gold)

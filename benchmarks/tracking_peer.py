@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from benchmarks.itn_ceiling import unit_rows
 from benchmarks.replay import prepare
 from benchmarks.tune_clustering import (
     DEFAULT_DATA,
@@ -41,10 +42,6 @@ from pipeline.evaluation.labelled import LabelledRecord, exemplar_threads, parse
 Cell = tuple[float, float, float, float]
 
 
-def _unit(rows: NDArray[Any]) -> NDArray[Any]:
-    return np.asarray(rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12))
-
-
 def peer_cells(records: Sequence[LabelledRecord], settings_path: str) -> list[Cell]:
     """The peer's (F1, threshold, P, R) for thresholds 0.2–0.95, article level."""
     settings = load_settings(settings_path)
@@ -58,8 +55,8 @@ def peer_cells(records: Sequence[LabelledRecord], settings_path: str) -> list[Ce
     items = [r for r in records if r.role == "stream"]
     dim = next(iter(vectors.values())).shape[0]
     # An article that failed extraction is tracked by no thread (a zero vector).
-    articles = _unit(np.stack([vectors.get(r.id, np.zeros(dim)) for r in items]))
-    centroids = _unit(np.stack([np.mean(exemplars[t], axis=0) for t in watched]))
+    articles = unit_rows(np.stack([vectors.get(r.id, np.zeros(dim)) for r in items]))
+    centroids = unit_rows(np.stack([np.mean(exemplars[t], axis=0) for t in watched]))
     similarity = articles @ centroids.T
     gold = np.array([[r.thread == t for t in watched] for r in items])
     cells: list[Cell] = []

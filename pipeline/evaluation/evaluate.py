@@ -175,24 +175,20 @@ def tracking_report(
     for thread_id in watched:
         gold = {i for i, t in gold_thread.items() if t == thread_id}
         tracked = tracked_by[thread_id]
-        correct = len(tracked & gold)
-        per_thread[thread_id] = {
-            "tracked": len(tracked),
-            "gold": len(gold),
-            "correct": correct,
-            "precision": round(correct / len(tracked), 4) if tracked else None,
-            "recall": round(correct / len(gold), 4) if gold else None,
-        }
-    tracked_all = sum(r["tracked"] for r in per_thread.values())
-    gold_all = sum(r["gold"] for r in per_thread.values())
-    correct_all = sum(r["correct"] for r in per_thread.values())
+        per_thread[thread_id] = _tracked(len(tracked), len(gold), len(tracked & gold))
+    totals = _tracked(
+        *(sum(r[key] for r in per_thread.values()) for key in ("tracked", "gold", "correct"))
+    )
+    return {**totals, "per_thread": per_thread}
+
+
+def _tracked(tracked: int, gold: int, correct: int) -> dict[str, Any]:
     return {
-        "tracked": tracked_all,
-        "gold": gold_all,
-        "correct": correct_all,
-        "precision": round(correct_all / tracked_all, 4) if tracked_all else None,
-        "recall": round(correct_all / gold_all, 4) if gold_all else None,
-        "per_thread": per_thread,
+        "tracked": tracked,
+        "gold": gold,
+        "correct": correct,
+        "precision": round(correct / tracked, 4) if tracked else None,
+        "recall": round(correct / gold, 4) if gold else None,
     }
 
 

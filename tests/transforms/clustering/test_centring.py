@@ -235,14 +235,18 @@ def _stream_with_a_lone_language() -> list[EmbeddedArticle]:
     return items
 
 
+#: Settings for ``_stream_with_a_lone_language``: centring from a language's 4th article.
+LONE_LANGUAGE = ClusteringSettings(
+    story_threshold=0.6,
+    sparse_weight=0.0,
+    emergent_threads=False,
+    language_centring=True,
+    language_centring_min_count=3,
+)
+
+
 def test_the_pooled_mean_lets_a_language_s_first_article_join_its_event() -> None:
-    base = ClusteringSettings(
-        story_threshold=0.6,
-        sparse_weight=0.0,
-        emergent_threads=False,
-        language_centring=True,
-        language_centring_min_count=3,
-    )
+    base = LONE_LANGUAGE
     pooled = dataclasses.replace(base, language_centring_pooled_min_count=10)
     alone = StoryTracker(base, dim=8).observe_all(_stream_with_a_lone_language())
     joined = StoryTracker(pooled, dim=8).observe_all(_stream_with_a_lone_language())
@@ -279,14 +283,7 @@ def test_snapshot_carries_the_means_and_old_snapshots_load() -> None:
 
 
 def test_a_resumed_tracker_pools_as_the_stopped_one_would_have() -> None:
-    pooled = ClusteringSettings(
-        story_threshold=0.6,
-        sparse_weight=0.0,
-        emergent_threads=False,
-        language_centring=True,
-        language_centring_min_count=3,
-        language_centring_pooled_min_count=10,
-    )
+    pooled = dataclasses.replace(LONE_LANGUAGE, language_centring_pooled_min_count=10)
     items = sorted(_stream_with_a_lone_language(), key=order_key)
     expected = StoryTracker(pooled, dim=8).observe_all(items)
     assert _story_of(expected, "a31") == _story_of(expected, "a30")  # the pool was used
