@@ -248,7 +248,15 @@ class ThreadBook:
         stories: Mapping[str, Story],
         terms: TermStatistics,
     ) -> tuple[Thread, Scored] | None:
-        """The candidate thread the story scores highest on, at or above its bar."""
+        """The candidate thread the story scores highest on, at or above its bar.
+
+        A watched thread that takes the story wins over every emergent one,
+        whatever their scores: the two are on different scales (a watched
+        thread scores against its definition, an emergent one against its
+        stories), and an emergent thread that grew from look-alikes (another
+        treaty, another visit) would otherwise take the very stories the
+        analyst asked for.
+        """
         best: tuple[Thread, Scored] | None = None
         names = Names(terms, dict(article.features.terms))
         for thread_id in candidates:
@@ -270,7 +278,7 @@ class ThreadBook:
             else:
                 scored = score_remembered(thread, vector, story.id, stories)
                 threshold = self.settings.emergent_thread_threshold
-            if scored[0] >= threshold and (best is None or scored[0] > best[1][0]):
+            if scored[0] >= threshold and (best is None or _outranks(thread, scored, best)):
                 best = (thread, scored)
         return best
 
@@ -354,3 +362,11 @@ class ThreadBook:
         self.threads[thread.id] = thread
         self._attach(story, thread)
         return ThreadRecord(thread.id, thread.title, "emergent", story.id, utc(story.opened_at))
+
+
+def _outranks(thread: Thread, scored: Scored, best: tuple[Thread, Scored]) -> bool:
+    """Whether ``thread`` at ``scored`` beats the best so far: watched first, then score."""
+    watched, best_watched = thread.kind == "watched", best[0].kind == "watched"
+    if watched != best_watched:
+        return watched
+    return scored[0] > best[1][0]

@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TypeVar
 
+import numpy as np
 import pytest
 
 from tests.tracker_support import article, near, unit
@@ -122,6 +123,24 @@ def test_emergent_threads_form_without_alerts_unless_asked() -> None:
     assert quiet_tracker.stories[story_id_for("q2")].thread_id == thread.thread_id
     loud = tracker(dataclasses.replace(BASE, emergent_alerts=True)).observe_all(stream)
     assert [(a.thread["kind"], a.article["id"]) for a in of(Alert, loud)] == [("emergent", "q2")]
+
+
+def test_a_watched_thread_takes_its_story_from_a_nearer_emergent_thread() -> None:
+    """An emergent thread grown from a look-alike (another country's treaty) is nearer
+    the new story than the watched definition is; the watched thread still takes it."""
+    elsewhere = near(THREAD, 0.0, "another treaty")  # orthogonal to the definition
+    rest = near(near(THREAD, 0.0, "rest"), 0.0, "rest2")
+    rest = rest - (rest @ elsewhere) * elsewhere
+    rest /= np.linalg.norm(rest)
+    both = 0.8 * elsewhere + 0.55 * THREAD + np.sqrt(1 - 0.8**2 - 0.55**2) * rest
+    assert float(both @ elsewhere) > BASE.emergent_thread_threshold
+    assert float(both @ elsewhere) > float(both @ THREAD) > BASE.thread_threshold
+    t = tracker(BASE)
+    events = t.observe_all([article("other", elsewhere, 0), article("ours", both, 30)])
+    (emergent,) = of(ThreadRecord, events)
+    assert [(a.thread["id"], a.article["id"]) for a in of(Alert, events)] == [("ru-ir", "ours")]
+    assert t.stories[story_id_for("ours")].thread_id == "ru-ir"
+    assert emergent.first_story_id == story_id_for("other")
 
 
 def test_time_raises_the_bar_to_join_a_story() -> None:
